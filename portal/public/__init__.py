@@ -1,0 +1,6 @@
+"""The public site: what residents and journalists see without signing in."""
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from portal.public import views  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,29 @@
+"""Public pages of the registry. URLs here are permanent: signboards print them as QR codes."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, current_app, render_template, request
+
+from portal.public import bp
+from portal.registry import queries
+
+
+@bp.get("/outfalls")
+def outfall_list():
+    """The list of outfalls, searchable and paged."""
+    search = request.args.get("q", "").strip()
+    page = request.args.get("page", 1, type=int)
+    pagination = queries.outfall_page(search=search, page=max(page, 1),
+                                      per_page=current_app.config["OUTFALLS_PER_PAGE"])
+    return render_template("public/outfall_list.html", pagination=pagination, search=search,
+                           today=queries.today())
+
+
+@bp.get("/outfalls/<code>")
+def outfall_detail(code: str):
+    """One outfall's record (一口一档)."""
+    outfall = queries.outfall_by_code(code)
+    if outfall is None:
+        abort(404)
+    return render_template("public/outfall_detail.html", outfall=outfall, today=queries.today())

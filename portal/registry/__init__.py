@@ -1,0 +1,1 @@
+"""The outfall ledger: its vocabularies, import and export, queries and history; used by every audience."""

@@ -1,0 +1,174 @@
+"""The programme's controlled vocabularies (DOMAIN.md §1–2, §5) as data.
+
+Each term has a stable English code that the database, API and URLs use, its Chinese label as the
+bureau writes it, an English label, and the other spellings clerks use in ledgers. Extending a list
+(the level-2 outfall types are partly unconfirmed) means adding a term here, not changing code.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Term:
+    """One value of a vocabulary."""
+
+    code: str
+    label: str
+    label_en: str
+    aliases: tuple[str, ...] = ()
+    parent: str | None = None
+
+
+def normalise_label(text: str) -> str:
+    """Fold what differs between clerks' spellings of the same label: width, case, spaces."""
+    text = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    return re.sub(r"[\s_\-·/]+", "", text)
+
+
+@dataclass
+class Vocabulary:
+    """An ordered list of terms, looked up by code or by any spelling of their label."""
+
+    name: str
+    terms: list[Term]
+    _index: dict[str, Term] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        for term in self.terms:
+            for spelling in (term.code, term.label, term.label_en, *term.aliases):
+                self._index.setdefault(normalise_label(spelling), term)
+
+    def __iter__(self):
+        return iter(self.terms)
+
+    def __contains__(self, code):
+        return any(t.code == code for t in self.terms)
+
+    def get(self, code: str | None) -> Term | None:
+        """The term with this code, or None."""
+        return next((t for t in self.terms if t.code == code), None)
+
+    def label(self, code: str | None) -> str:
+        """The Chinese label of a code; empty for None."""
+        term = self.get(code)
+        return term.label if term else (code or "")
+
+    def lookup(self, text: str) -> Term | None:
+        """The term a ledger cell means, whichever accepted spelling it uses."""
+        return self._index.get(normalise_label(text))
+
+    def codes(self) -> list[str]:
+        """All codes, in order."""
+        return [t.code for t in self.terms]
+
+    def labels(self) -> list[str]:
+        """All Chinese labels, in order: what an error message lists as accepted."""
+        return [t.label for t in self.terms]
+
+
+OUTFALL_TYPES = Vocabulary("outfall type", [
+    Term("industrial", "工业排污口", "Industrial outfall", ("工业", "工业排口")),
+    Term("municipal_wwtp", "城镇污水处理厂排污口", "Municipal wastewater treatment plant outfall",
+         ("城镇污水处理厂", "污水处理厂排污口", "污水处理厂")),
+    Term("agricultural", "农业排口", "Agricultural outlet", ("农业", "农业排污口")),
+    Term("other", "其他排口", "Other outlet", ("其他", "其它排口", "其他排污口")),
+])
+
+OUTFALL_SUBTYPES = Vocabulary("outfall category", [
+    Term("industrial_enterprise", "工矿企业排污口", "Factory or mine outfall",
+         ("工业企业排污口", "工矿企业"), parent="industrial"),
+    Term("industrial_stormwater", "工矿企业雨洪排口", "Factory or mine stormwater outlet",
+         ("工业企业雨洪排口",), parent="industrial"),
+    Term("park_wwtp", "工业及其他各类园区污水处理厂排污口", "Industrial park treatment plant outfall",
+         ("园区污水处理厂排污口", "工业园区污水处理厂排污口"), parent="industrial"),
+    Term("park_stormwater", "园区雨洪排口", "Industrial park stormwater outlet", parent="industrial"),
+    Term("municipal_wwtp", "城镇污水处理厂排污口", "Municipal wastewater treatment plant outfall",
+         ("城镇污水处理厂",), parent="municipal_wwtp"),
+    Term("livestock_large", "规模化畜禽养殖排污口", "Large-scale livestock farm outfall", parent="agricultural"),
+    Term("aquaculture_large", "规模化水产养殖排污口", "Large-scale aquaculture outfall", parent="agricultural"),
+    Term("irrigation", "大中型灌区排口", "Irrigation district outlet", parent="other"),
+    Term("port", "港口码头排口", "Port or dock outlet", ("港口码头排污口",), parent="other"),
+    Term("livestock_small", "规模以下畜禽养殖排污口", "Small livestock farm outfall", parent="other"),
+    Term("aquaculture_small", "规模以下水产养殖排污口", "Small aquaculture outfall", parent="other"),
+    Term("urban_domestic_scattered", "城镇生活污水散排口", "Scattered urban domestic sewage outlet",
+         parent="other"),
+    Term("rural_treatment", "农村污水处理设施排污口", "Rural sewage treatment facility outfall", parent="other"),
+    Term("rural_domestic_scattered", "农村生活污水散排口", "Scattered rural domestic sewage outlet",
+         parent="other"),
+    Term("urban_stormwater", "城镇雨洪排口", "Urban stormwater outlet", ("城镇雨水排口",), parent="other"),
+    Term("other", "其他", "Other", ("其它", "其他排口"), parent="other"),
+])
+
+MEASURES = Vocabulary("rectification measure", [
+    Term("ban", "依法取缔", "Ban", ("取缔",)),
+    Term("merge", "清理合并", "Clean up and merge", ("合并", "清理")),
+    Term("standardise", "规范整治", "Standardise", ("整治", "规范")),
+    Term("keep", "保留", "Keep (no rectification)", ("无需整治", "保留规范")),
+])
+
+PLAN_STATUSES = Vocabulary("rectification status", [
+    Term("not_started", "未开始", "Not started", ("未整治", "未启动")),
+    Term("in_progress", "整治中", "In progress", ("进行中", "正在整治", "整改中")),
+    Term("completed", "已完成", "Completed", ("完成", "已整治", "整治完成")),
+    Term("closed", "已销号", "Closed out", ("销号", "已验收销号")),
+])
+DONE_STATUSES = frozenset({"completed", "closed"})
+
+STAGES = Vocabulary("stage", [
+    Term("survey", "排查", "Survey", ("断面布设", "断面布设/排查", "1")),
+    Term("monitoring", "监测", "Monitoring", ("2",)),
+    Term("tracing", "溯源", "Source tracing", ("3",)),
+    Term("rectification", "整治", "Rectification", ("4",)),
+    Term("standardisation", "规范化建设", "Standardisation", ("规范化", "5")),
+])
+
+DISCHARGE_MODES = Vocabulary("discharge mode", [
+    Term("continuous", "连续", "Continuous", ("连续排放",)),
+    Term("intermittent", "间歇", "Intermittent", ("间歇排放", "间断", "间断排放")),
+    Term("seasonal", "季节性", "Seasonal", ("季节性排放",)),
+])
+
+APPROVAL_STATUSES = Vocabulary("approval status", [
+    Term("approved", "已审批", "Approved", ("已批复",)),
+    Term("registered", "已登记", "Registered", ("已备案",)),
+    Term("unapproved", "未审批", "Not approved", ("未登记", "未备案", "无")),
+])
+
+PARTY_KINDS = Vocabulary("responsible party kind", [
+    Term("organisation", "单位", "Organisation", ("法人", "企业", "机关", "组织")),
+    Term("person", "个人", "Natural person", ("自然人", "个体")),
+])
+
+WATER_BODY_KINDS = Vocabulary("water body kind", [
+    Term("river", "河流", "River", ("河", "江", "溪")),
+    Term("lake", "湖泊", "Lake", ("湖",)),
+    Term("reservoir", "水库", "Reservoir", ("库",)),
+])
+
+WATER_QUALITY_CLASSES = ("I", "II", "III", "IV", "V")
+
+CHIEF_LEVELS = Vocabulary("river chief level", [
+    Term("province", "省级", "Province"),
+    Term("city", "市级", "City", ("地级",)),
+    Term("district", "区级", "District", ("县级", "县区级")),
+    Term("town", "镇级", "Town", ("乡镇级",)),
+    Term("village", "村级", "Village"),
+])
+
+CHECKLIST_ITEMS = Vocabulary("standardisation item", [
+    Term("signboard", "标识牌", "Signboard"),
+    Term("sampling_point", "采样点", "Sampling point"),
+    Term("inspection_well", "检查井", "Inspection well"),
+    Term("video", "视频监控", "Video surveillance"),
+    Term("online_monitoring", "在线监测", "Online monitoring"),
+    Term("archive", "一口一档", "Archive"),
+])
+
+PHOTO_KINDS = Vocabulary("photo kind", [
+    Term("before", "整治前", "Before"),
+    Term("after", "整治后", "After"),
+    Term("other", "其他", "Other"),
+])
