@@ -1,0 +1,341 @@
+"""Importing the bureau's ledger: read → check every row → compare with the registry → write.
+
+A file with any bad row is refused whole, and nothing is written; the refusal names each bad
+row, its column and why. Re-importing updates outfalls by code and records every change in the
+outfall's history. A dry run stops after the comparison and reports what would change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.extensions import db
+from portal.models import Outfall, RectificationPlan
+from portal.registry import history
+from portal.registry import vocabulary as vocab
+from portal.registry.ledger_format import (
+    COLUMNS_BY_FIELD, PLAN_FIELDS, REQUIRED_FIELDS, CellError, clean_text,
+)
+from portal.registry.ledger_mapping import (
+    RegistryLookup, apply_ledger_values, infer_party_kind, infer_stage, ledger_values, stage_rank,
+)
+from portal.registry.ledger_reader import LedgerFileError, LedgerSheet, read_ledger_file
+
+MAX_ERRORS_LISTED = 200
+
+
+@dataclass
+class RowError:
+    """One problem in one cell (or row) of the file, in the clerk's terms."""
+
+    row: int
+    column: str | None
+    message: str
+
+    def __str__(self):
+        where = f"第 {self.row} 行" + (f"「{self.column}」" if self.column else "")
+        return f"{where}：{self.message}"
+
+
+class LedgerRejected(Exception):
+    """The ledger was refused whole; nothing was written."""
+
+    def __init__(self, filename: str, errors: list[RowError] | None = None, problem: str | None = None):
+        super().__init__(problem or f"{len(errors or [])} errors")
+        self.filename = filename
+        self.errors = errors or []
+        self.problem = problem
+
+    def report(self) -> str:
+        """The refusal as the clerk reads it, every bad row on its own line."""
+        if self.problem:
+            return f"台账“{self.filename}”未导入：{self.problem}。数据库未作任何更改。"
+        lines = [f"台账“{self.filename}”未导入：发现 {len(self.errors)} 处错误，数据库未作任何更改。请改正后重新导入："]
+        lines += [f"  {error}" for error in self.errors[:MAX_ERRORS_LISTED]]
+        if len(self.errors) > MAX_ERRORS_LISTED:
+            lines.append(f"  ……另有 {len(self.errors) - MAX_ERRORS_LISTED} 处错误未列出")
+        return "\n".join(lines)
+
+
+@dataclass
+class OutfallChange:
+    """What importing one row does to one outfall: creates it, or changes these fields."""
+
+    code: str
+    is_new: bool
+    changes: list[tuple[str, Any, Any]]  # (field, old value, new value)
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, in a dry run, would do)."""
+
+    filename: str
+    rows: int
+    added: list[OutfallChange] = field(default_factory=list)
+    changed: list[OutfallChange] = field(default_factory=list)
+    unchanged: int = 0
+    new_towns: list[str] = field(default_factory=list)
+    new_water_bodies: list[str] = field(default_factory=list)
+    unknown_headers: list[str] = field(default_factory=list)
+
+    def report(self, dry_run: bool = False) -> str:
+        """A summary a clerk can check against the file."""
+        verb = "将" if dry_run else "已"
+        lines = [
+            f"台账“{self.filename}”：共 {self.rows} 个排污口。",
+            f"{verb}新增 {len(self.added)} 个，{verb}修改 {len(self.changed)} 个，无变化 {self.unchanged} 个。",
+        ]
+        if self.new_towns:
+            lines.append(f"{verb}新增镇：{'、'.join(self.new_towns)}")
+        if self.new_water_bodies:
+            lines.append(f"{verb}新增水体：{'、'.join(self.new_water_bodies)}")
+        if self.unknown_headers:
+            lines.append(f"未识别、已忽略的列：{'、'.join(self.unknown_headers)}")
+        if dry_run and self.added:
+            lines.append("新增：" + "、".join(change.code for change in self.added))
+        for change in self.changed:
+            details = "；".join(
+                f"{COLUMNS_BY_FIELD[f].header} {display(f, old)} → {display(f, new)}" for f, old, new in change.changes
+            )
+            lines.append(f"修改 {change.code}：{details}")
+        if dry_run:
+            lines.append("（试运行：未写入数据库）")
+        return "\n".join(lines)
+
+
+def display(field_name: str, value: Any) -> str:
+    """A value as the ledger shows it: labels for codes, 空 for nothing."""
+    if value is None or value == "":
+        return "（空）"
+    written = COLUMNS_BY_FIELD[field_name].write(value)
+    return written.isoformat() if isinstance(written, date) else str(written)
+
+
+def import_ledger(path: Path, dry_run: bool = False) -> ImportResult:
+    """Import a ledger file into the registry, all or nothing; see the module docstring."""
+    filename = path.name
+    try:
+        sheet = read_ledger_file(path, current_app.config["LEDGER_MAX_BYTES"])
+    except LedgerFileError as error:
+        raise LedgerRejected(filename, problem=str(error)) from None
+    missing = [COLUMNS_BY_FIELD[f].header for f in REQUIRED_FIELDS if f not in sheet.columns]
+    if missing:
+        raise LedgerRejected(filename, problem=f"缺少必需的列：{'、'.join(missing)}")
+
+    rows, errors = _read_rows(sheet)
+    existing = _existing_outfalls([values["code"] for _, values in rows])
+    errors += _check_references(rows, existing, sheet)
+    if errors:
+        raise LedgerRejected(filename, sorted(errors, key=lambda e: e.row))
+
+    result = ImportResult(filename, len(rows), unknown_headers=sheet.unknown_headers)
+    planned = []
+    for _, values in rows:
+        outfall = existing.get(values["code"])
+        desired = _complete(values, outfall)
+        if outfall is None:
+            result.added.append(OutfallChange(values["code"], True, []))
+        else:
+            current = ledger_values(outfall)
+            changes = [(f, current[f], new) for f, new in desired.items() if current[f] != new]
+            if changes:
+                result.changed.append(OutfallChange(values["code"], False, changes))
+            else:
+                result.unchanged += 1
+        planned.append((outfall, desired))
+
+    lookup = RegistryLookup(db.session)
+    result.new_towns = sorted({d["town"] for _, d in planned if d["town"] not in lookup.towns})
+    result.new_water_bodies = sorted(
+        {d["water_body"] for _, d in planned if d.get("water_body") and d["water_body"] not in lookup.water_bodies}
+    )
+    if dry_run:
+        db.session.rollback()
+        return result
+    try:
+        _write(planned, result, lookup, source=f"台账导入：{filename}")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return result
+
+
+def _read_rows(sheet: LedgerSheet) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
+    """Each data row's values by field, read and checked cell by cell; notes and blanks skipped."""
+    rows, errors = [], []
+    first_row_of_code: dict[str, int] = {}
+    first_row_of_national: dict[str, int] = {}
+    for number, cells in sheet.rows:
+        raw = {f: cells[c] for f, c in sheet.columns.items() if c < len(cells)}
+        present = {f: v for f, v in raw.items() if v is not None and clean_text(v) != ""}
+        if _is_note(present):
+            continue
+        row_errors: list[RowError] = []
+
+        def fail(field_name, message):
+            row_errors.append(RowError(number, sheet.headers.get(field_name), message))
+
+        values: dict[str, Any] = {}
+        for f in sheet.columns:
+            if f == "seq":
+                continue
+            if f not in present:
+                values[f] = None
+                continue
+            try:
+                values[f] = COLUMNS_BY_FIELD[f].read(present[f])
+            except CellError as error:
+                fail(f, str(error))
+        for f in REQUIRED_FIELDS:
+            if f not in present:
+                fail(f, "必填，不能为空")
+        _check_row(values, present, fail, sheet)
+        code = values.get("code")
+        if code:
+            if code in first_row_of_code:
+                fail("code", f"编码“{code}”与第 {first_row_of_code[code]} 行重复")
+            first_row_of_code.setdefault(code, number)
+        national = values.get("national_code")
+        if national:
+            if national in first_row_of_national:
+                fail("national_code", f"国家编码“{national}”与第 {first_row_of_national[national]} 行重复")
+            first_row_of_national.setdefault(national, number)
+        if row_errors:
+            errors += row_errors
+        else:
+            rows.append((number, values))
+    return rows, errors
+
+
+def _is_note(present: dict[str, Any]) -> bool:
+    """Whether a row is blank, a numbering leftover, or a note such as 填表人：… under the table."""
+    content = {f: v for f, v in present.items() if f != "seq"}
+    if not content:
+        return True
+    if len(content) == 1:
+        text = clean_text(next(iter(content.values())))
+        return any(mark in text for mark in ("：", ":")) and len(text) > 6
+    return False
+
+
+def _check_row(values, present, fail, sheet) -> None:
+    """Rules across the cells of one row."""
+    lon, lat = values.get("longitude"), values.get("latitude")
+    if ("longitude" in present) != ("latitude" in present):
+        missing = "latitude" if "longitude" in present else "longitude"
+        if missing in sheet.columns:
+            fail(missing, "经度和纬度须同时填写")
+        else:
+            fail("longitude" if missing == "latitude" else "latitude", "有经度就必须有纬度列（反之亦然）")
+    if lon is not None and lat is not None and 3 <= lon <= 54 and 73 <= lat <= 136:
+        fail("longitude", f"经度 {lon}、纬度 {lat} 像是填反了：中国境内经度约 73～136，纬度约 3～54")
+    outfall_type, subtype = values.get("outfall_type"), values.get("outfall_subtype")
+    if outfall_type and subtype:
+        parent = vocab.OUTFALL_SUBTYPES.get(subtype).parent
+        if parent != outfall_type:
+            fail("outfall_subtype",
+                 f"类别“{vocab.OUTFALL_SUBTYPES.label(subtype)}”属于{vocab.OUTFALL_TYPES.label(parent)}，"
+                 f"与类型“{vocab.OUTFALL_TYPES.label(outfall_type)}”不符")
+    plan_given = [f for f in PLAN_FIELDS if f != "measure" and f in present]
+    if plan_given and "measure" not in present and "measure" in sheet.columns:
+        fail("measure", f"已填写{'、'.join(sheet.headers[f] for f in plan_given)}，但缺少整治类型")
+    if values.get("merged_into") and values.get("merged_into") == values.get("code"):
+        fail("merged_into", "排污口不能合并到自身")
+    if values.get("merged_into") and values.get("measure") not in (None, "merge"):
+        fail("merged_into", "只有整治类型为“清理合并”的排污口才能填写合并至")
+
+
+def _existing_outfalls(codes: list[str]) -> dict[str, Outfall]:
+    """The registry's outfalls with these codes, loaded with what the comparison reads."""
+    found: dict[str, Outfall] = {}
+    for start in range(0, len(codes), 500):
+        chunk = codes[start:start + 500]
+        query = select(Outfall).where(Outfall.code.in_(chunk)).options(
+            joinedload(Outfall.town), joinedload(Outfall.water_body), joinedload(Outfall.responsible_party),
+            selectinload(Outfall.plans).joinedload(RectificationPlan.merged_into),
+        )
+        found.update((o.code, o) for o in db.session.scalars(query).unique())
+    return found
+
+
+def _check_references(rows, existing, sheet) -> list[RowError]:
+    """Rules that look beyond the row: plans that lose their measure, codes the row refers to."""
+    errors = []
+    codes_in_file = {values["code"] for _, values in rows}
+    merge_targets = {values["merged_into"] for _, values in rows if values.get("merged_into")} - codes_in_file
+    known_targets = set()
+    if merge_targets:
+        known_targets = set(db.session.scalars(select(Outfall.code).where(Outfall.code.in_(merge_targets))))
+    national_codes = {values["national_code"]: values["code"] for _, values in rows if values.get("national_code")}
+    national_owners = {}
+    if national_codes:
+        national_owners = dict(db.session.execute(
+            select(Outfall.national_code, Outfall.code).where(Outfall.national_code.in_(list(national_codes)))
+        ).all())
+    for number, values in rows:
+        outfall = existing.get(values["code"])
+        if "measure" in sheet.columns and values.get("measure") is None and outfall is not None and outfall.plan:
+            errors.append(RowError(number, sheet.headers["measure"],
+                                   "该排污口已有整治方案，整治类型不能清空（如无需整治请填“保留”）"))
+        target = values.get("merged_into")
+        if target and target not in codes_in_file and target not in known_targets:
+            errors.append(RowError(number, sheet.headers["merged_into"], f"找不到编码为“{target}”的排污口"))
+        owner = national_owners.get(values.get("national_code"))
+        if owner and owner != values["code"] and owner not in codes_in_file:
+            errors.append(RowError(number, sheet.headers["national_code"],
+                                   f"国家编码“{values['national_code']}”已属于排污口 {owner}"))
+    return errors
+
+
+def _complete(values: dict[str, Any], outfall: Outfall | None) -> dict[str, Any]:
+    """The row's values plus what follows from them: the party's kind, a default status, the stage."""
+    desired = dict(values)
+    if "party" in desired:
+        if desired.get("party") is None:
+            desired["party_kind"] = None
+        elif desired.get("party_kind") is None:
+            current = outfall.responsible_party if outfall else None
+            keep = current is not None and current.name == desired["party"]
+            desired["party_kind"] = current.kind if keep else infer_party_kind(desired["party"])
+    elif "party_kind" in desired:
+        del desired["party_kind"]  # a kind without a name describes nobody
+    if desired.get("measure") and desired.get("status") is None:
+        desired["status"] = outfall.plan.status if outfall and outfall.plan else "not_started"
+    if desired.get("stage") is None:
+        inferred = infer_stage({**(ledger_values(outfall) if outfall else {}), **desired})
+        current = outfall.stage if outfall else None
+        # Without a 所处阶段 column the ledger can move an outfall on, never back.
+        desired["stage"] = current if stage_rank(current) >= stage_rank(inferred) else inferred
+    return desired
+
+
+def _write(planned, result: ImportResult, lookup: RegistryLookup, source: str) -> None:
+    """Apply the planned values, record history, then link merged outfalls."""
+    by_code: dict[str, Outfall] = {}
+    changes_by_code = {change.code: change.changes for change in result.changed}
+    for outfall, desired in planned:
+        if outfall is None:
+            outfall = Outfall()
+            db.session.add(outfall)
+            apply_ledger_values(outfall, desired, lookup)
+            history.record_created(outfall, source)
+        elif desired["code"] in changes_by_code:
+            apply_ledger_values(outfall, desired, lookup)
+            history.record_changes(outfall, changes_by_code[desired["code"]], source)
+        by_code[desired["code"]] = outfall
+    db.session.flush()
+    targets = {d["merged_into"] for _, d in planned if d.get("merged_into")} - set(by_code)
+    if targets:
+        by_code.update((o.code, o) for o in db.session.scalars(select(Outfall).where(Outfall.code.in_(targets))))
+    for _, desired in planned:
+        if "merged_into" in desired and by_code[desired["code"]].plan is not None:
+            target = desired["merged_into"]
+            by_code[desired["code"]].plan.merged_into = by_code[target] if target else None
