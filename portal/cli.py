@@ -6,10 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import FlaskGroup
-
-from portal.extensions import db
 
 
 def _create_app():
@@ -43,8 +40,19 @@ def init_command(instance_dir: Path | None):
     click.echo(f"已生成 {target}（含随机 SECRET_KEY）。")
 
 
-main = FlaskGroup(create_app=_create_app, help="呼中区入河排污口平台 (river outfall portal)")
-main.add_command(init_command)
+cli = FlaskGroup(create_app=_create_app, help="呼中区入河排污口平台 (river outfall portal)")
+cli.add_command(init_command)
+
+
+def main():
+    """The `portal` console script: a wrong setting ends with its message, not a traceback."""
+    from portal.config import ConfigError
+
+    try:
+        cli.main()
+    except ConfigError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
 
 
 @click.command("seed-demo")

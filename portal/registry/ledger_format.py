@@ -173,7 +173,8 @@ def _read_degrees(value: Any, axis: str) -> float:
         degrees *= sign
     limit = 180 if axis == "经度" else 90
     if not -limit <= degrees <= limit:
-        raise CellError(f"{axis}“{clean_text(value)}”超出范围（−{limit}～{limit}）")
+        hint = "，是否与经度填反了？" if axis == "纬度" and 73 <= degrees <= 136 else ""
+        raise CellError(f"{axis}“{clean_text(value)}”超出范围（−{limit}～{limit}）{hint}")
     return round(degrees, COORDINATE_PLACES)
 
 

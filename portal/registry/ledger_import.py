@@ -47,10 +47,10 @@ class LedgerRejected(Exception):
     """The ledger was refused whole; nothing was written."""
 
     def __init__(self, filename: str, errors: list[RowError] | None = None, problem: str | None = None):
-        super().__init__(problem or f"{len(errors or [])} errors")
         self.filename = filename
         self.errors = errors or []
         self.problem = problem
+        super().__init__(self.report())
 
     def report(self) -> str:
         """The refusal as the clerk reads it, every bad row on its own line."""
@@ -222,7 +222,7 @@ def _is_note(present: dict[str, Any]) -> bool:
         return True
     if len(content) == 1:
         text = clean_text(next(iter(content.values())))
-        return any(mark in text for mark in ("：", ":")) and len(text) > 6
+        return any(mark in text for mark in ("：", ":"))
     return False
 
 

@@ -111,7 +111,10 @@ def _csv_grid(data: bytes) -> list[list[Any]]:
     if data.startswith(codecs.BOM_UTF8):
         text = data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict")
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = data.decode("utf-16")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise LedgerFileError("文件以 UTF-16 标记开头，但内容无法按 UTF-16 读取：文件可能已损坏") from None
     else:
         for encoding in ("utf-8", "gb18030"):
             try:

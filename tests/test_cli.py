@@ -1,0 +1,66 @@
+"""The `portal` command: each registry command end to end, and `portal init`."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from portal.cli import init_command
+from portal.extensions import db
+from portal.models import Outfall
+from tests.ledger_files import row, write_xlsx
+
+
+def outfall_count():
+    return db.session.scalar(select(func.count()).select_from(Outfall))
+
+
+def test_import_ledger_dry_run_then_for_real(runner, sample_ledger):
+    result = runner.invoke(args=["import-ledger", "--dry-run", str(sample_ledger)])
+    assert result.exit_code == 0, result.output
+    assert "将新增 24 个" in result.output and "试运行" in result.output
+    assert outfall_count() == 0
+    result = runner.invoke(args=["import-ledger", str(sample_ledger)])
+    assert result.exit_code == 0 and "已新增 24 个" in result.output
+    assert outfall_count() == 24
+
+
+def test_import_ledger_refusal_exits_non_zero_and_names_rows(runner, tmp_path):
+    path = write_xlsx(tmp_path / "bad.xlsx", [row(), row("X-2", 整治时限="明年")])
+    result = runner.invoke(args=["import-ledger", str(path)])
+    assert result.exit_code == 1
+    assert "第 6 行「整治时限」" in result.output and "数据库未作任何更改" in result.output
+    assert outfall_count() == 0
+
+
+def test_export_ledger(runner, sample_ledger, tmp_path):
+    runner.invoke(args=["import-ledger", str(sample_ledger)])
+    result = runner.invoke(args=["export-ledger", str(tmp_path / "out.xlsx")])
+    assert result.exit_code == 0 and "已导出 24 个排污口" in result.output
+    assert (tmp_path / "out.xlsx").stat().st_size > 0
+    result = runner.invoke(args=["export-ledger", str(tmp_path / "out.csv")])
+    assert result.exit_code != 0 and ".xlsx" in result.output
+
+
+def test_init_writes_a_secret_key_once(tmp_path):
+    result = CliRunner().invoke(init_command, ["--instance", str(tmp_path)])
+    assert result.exit_code == 0
+    config = (tmp_path / "config.py").read_text(encoding="utf-8")
+    assert "SECRET_KEY = '" in config
+    again = CliRunner().invoke(init_command, ["--instance", str(tmp_path)])
+    assert "已存在" in again.output and (tmp_path / "config.py").read_text(encoding="utf-8") == config
+
+
+def test_console_script_upgrades_an_empty_database_and_refuses_bad_config(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_SECRET_KEY": "k",
+           "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db"}
+    portal = [sys.executable, "-c", "from portal.cli import main; main()"]
+    done = subprocess.run([*portal, "db", "upgrade"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([*portal, "import-ledger", "--help"], env=env, capture_output=True, text=True)
+    assert "--dry-run" in done.stdout
+    env.pop("PORTAL_SECRET_KEY")
+    done = subprocess.run([*portal, "db", "upgrade"], env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and "SECRET_KEY" in done.stderr
