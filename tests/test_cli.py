@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from portal.cli import init_command
 from portal.extensions import db
 from portal.models import Outfall
-from tests.ledger_files import row, write_xlsx
+from ledger_files import row, write_xlsx
 
 
 def outfall_count():

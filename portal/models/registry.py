@@ -84,7 +84,7 @@ class Outfall(db.Model):
         cascade="all, delete-orphan",
     )
     samples = relationship(
-        "MonitoringSample", back_populates="outfall", order_by="MonitoringSample.sampled_at",
+        "MonitoringSample", back_populates="outfall", order_by="MonitoringSample.sampled_at, MonitoringSample.id",
         cascade="all, delete-orphan",
     )
     checklist = relationship(

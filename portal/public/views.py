@@ -27,3 +27,9 @@ def outfall_detail(code: str):
     if outfall is None:
         abort(404)
     return render_template("public/outfall_detail.html", outfall=outfall, today=queries.today())
+
+
+@bp.errorhandler(404)
+def not_found(_error):
+    """A Chinese 'not found' page for the public pages' own 404s (an unknown code); the API keeps its own."""
+    return render_template("errors/404.html"), 404

@@ -28,12 +28,13 @@ def outfall_page(search: str = "", page: int = 1, per_page: int = 50):
         .order_by(Outfall.code)
     )
     if search:
-        pattern = f"%{search}%"
+        def matches(column):
+            return column.icontains(search, autoescape=True)  # a typed % or _ is not a wildcard
+
         query = query.outerjoin(Outfall.responsible_party).where(or_(
-            Outfall.code.ilike(pattern), Outfall.national_code.ilike(pattern),
-            Outfall.name.ilike(pattern),
+            matches(Outfall.code), matches(Outfall.national_code), matches(Outfall.name),
             # A person's name is not searchable in public: it would unmask them.
-            (ResponsibleParty.kind == "organisation") & ResponsibleParty.name.ilike(pattern),
+            (ResponsibleParty.kind == "organisation") & matches(ResponsibleParty.name),
         ))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
@@ -46,7 +47,9 @@ def outfall_by_code(code: str) -> Outfall | None:
         .options(
             joinedload(Outfall.town), joinedload(Outfall.water_body),
             joinedload(Outfall.responsible_party),
-            selectinload(Outfall.plans).joinedload(RectificationPlan.merged_into),
+            selectinload(Outfall.plans).options(
+                joinedload(RectificationPlan.merged_into), joinedload(RectificationPlan.responsible_party),
+            ),
             selectinload(Outfall.events), selectinload(Outfall.checklist), selectinload(Outfall.photos),
             selectinload(Outfall.samples).joinedload(MonitoringSample.limit)
             .joinedload(StandardLimit.standard),

@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.models import Outfall, OutfallEvent
 from portal.registry.ledger_export import export_ledger
 from portal.registry.ledger_import import import_ledger
-from tests.ledger_files import flat_header, row, write_csv
+from ledger_files import flat_header, row, write_csv
 
 
 def test_export_has_title_merged_two_row_header_and_one_row_per_outfall(app, tmp_path, sample_ledger):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Outfall, OutfallEvent, ResponsibleParty, Town, WaterBody
 from portal.registry.ledger_import import LedgerRejected, import_ledger
-from tests.ledger_files import HEADER, flat_header, row, write_csv, write_xlsx
+from ledger_files import HEADER, flat_header, row, write_csv, write_xlsx
 
 
 def outfall(code) -> Outfall:
