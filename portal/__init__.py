@@ -13,11 +13,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+def instance_path() -> str:
+    """The instance folder (runtime data and local config): PORTAL_INSTANCE_PATH or ./instance."""
+    return os.path.abspath(os.environ.get("PORTAL_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the portal: layered configuration, extensions, blueprints and CLI; nothing else."""
     app = Flask(
         __name__,
-        instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
+        instance_path=instance_path(),
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),

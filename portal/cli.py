@@ -20,11 +20,9 @@ def _create_app():
               default=None, help="实例目录（默认：项目下的 instance/）")
 def init_command(instance_dir: Path | None):
     """生成 instance/config.py（含随机 SECRET_KEY）；已存在则不改动。"""
-    import os
+    from portal import PROJECT_ROOT, instance_path
 
-    from portal import PROJECT_ROOT
-
-    instance_dir = instance_dir or Path(os.environ.get("PORTAL_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    instance_dir = instance_dir or Path(instance_path())
     instance_dir.mkdir(parents=True, exist_ok=True)
     target = instance_dir / "config.py"
     if target.exists():
