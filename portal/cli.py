@@ -58,7 +58,11 @@ def seed_demo_command():
     """向空数据库填入演示数据（虚构，均标注为演示）；重复运行不作更改。"""
     from portal.registry import demo
 
-    summary = demo.seed()
+    try:
+        summary = demo.seed()
+    except demo.DemoRefused as refused:
+        click.echo(str(refused), err=True)
+        sys.exit(1)
     if summary is None:
         click.echo("演示数据已存在，未作更改。")
     else:

@@ -22,6 +22,7 @@ class ResponsibleParty(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16), default="organisation")  # vocabulary.PARTY_KINDS
+    is_demo: Mapped[bool] = mapped_column(default=False)
 
     @property
     def is_person(self) -> bool:
@@ -31,7 +32,10 @@ class ResponsibleParty(db.Model):
     @property
     def public_name(self) -> str:
         """The name as the public may see it: a person's given name masked (张*)."""
-        return mask_personal_name(self.name) if self.is_person else self.name
+        if not self.is_person:
+            return self.name
+        # An invented person keeps the demo mark that masking would otherwise hide.
+        return mask_personal_name(self.name) + ("（演示）" if self.is_demo else "")
 
 
 def mask_personal_name(name: str) -> str:

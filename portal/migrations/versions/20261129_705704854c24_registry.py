@@ -31,6 +31,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('is_demo', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_responsible_party')),
     sa.UniqueConstraint('name', 'kind', name=op.f('uq_responsible_party_name'))
     )
