@@ -1,12 +1,16 @@
 """Public pages of the registry. URLs here are permanent: signboards print them as QR codes."""
 from __future__ import annotations
 
-from datetime import date
-
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, redirect, render_template, request, url_for
 
 from portal.public import bp
 from portal.registry import queries
+
+
+@bp.get("/")
+def home():
+    """The registry list is the front page until the public map takes its place."""
+    return redirect(url_for("public.outfall_list"))
 
 
 @bp.get("/outfalls")
