@@ -5,15 +5,12 @@ The schema is built once per run by the real migrations; each test then starts f
 """
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+from databases import scratch_database
 
 from portal import create_app
-from portal.config import normalise_database_url
 from portal.extensions import db
 
 SAMPLE_LEDGER = Path(__file__).resolve().parents[2] / "shared" / "data" / "ledger-sample.xlsx"
@@ -22,30 +19,13 @@ REFERENCE_TABLES = {"alembic_version", "discharge_standard", "standard_limit"}
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    """A new, migrated database for this test run, dropped afterwards on PostgreSQL."""
-    server_url = os.environ.get("PORTAL_TEST_DATABASE_URL")
-    if not server_url:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.db'}"
-        _migrate(url, tmp_path_factory.mktemp("instance"))
+    """A new database for this test run, built by the real migrations."""
+    with scratch_database(tmp_path_factory.mktemp("db")) as url:
+        _migrate(url)
         yield url
-        return
-    server_url = normalise_database_url(server_url)
-    name = f"portal_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        _migrate(url, tmp_path_factory.mktemp("instance"))
-        yield url
-    finally:
-        with admin.connect() as conn:
-            # FORCE: a test that failed mid-request may still hold a pooled connection.
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
-def _migrate(url, instance_path):
+def _migrate(url):
     from flask_migrate import upgrade
 
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url})
