@@ -39,11 +39,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    babel.init_app(app)
+    from portal import cli, i18n, public, templating
 
-    from portal import cli, public, templating
-
+    babel.init_app(app, locale_selector=i18n.select_locale)
     templating.init_app(app)
+    app.register_blueprint(i18n.bp)
     app.register_blueprint(public.bp)
     cli.init_app(app)
     return app

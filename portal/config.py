@@ -23,7 +23,7 @@ class Defaults:
     # Seconds SQLite waits for a lock held by another process before giving up.
     SQLITE_BUSY_TIMEOUT = 5
     DEFAULT_LOCALE = "zh_Hans_CN"
-    LANGUAGES = ["zh_Hans_CN", "en"]
+    LANGUAGES = ["zh_Hans_CN", "en"]  # the codes ?lang= and /language/<code> accept
     TIMEZONE = "Asia/Shanghai"
     DISTRICT_NAME = "呼中区"
     # The district's public report telephone: configuration, never hard-coded (DOMAIN.md §4).

@@ -1,10 +1,11 @@
 """Flask extensions, created unbound here and bound to the app in ``create_app``."""
-from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+
+from portal.i18n import CatalogueBabel
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -18,7 +19,7 @@ NAMING_CONVENTION = {
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 csrf = CSRFProtect()
-babel = Babel()
+babel = CatalogueBabel()
 
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, _record):

@@ -1,4 +1,4 @@
-"""Template filters and globals: dates in Chinese form, vocabulary labels, public masking."""
+"""Template filters and globals: dates in the visitor's language, vocabulary labels, languages."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -6,15 +6,24 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from portal import i18n
 from portal.registry import vocabulary
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _local(value: datetime) -> datetime:
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
 
 
 def format_date(value: date | datetime | None) -> str:
-    """A date as Chinese readers write it: 2026年6月30日."""
+    """A date as readers write it: 2026年6月30日, or 30 Jun 2026 in English."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+        value = _local(value).date()
+    if i18n.is_english():
+        return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
     return f"{value.year}年{value.month}月{value.day}日"
 
 
@@ -22,8 +31,8 @@ def format_datetime(value: datetime | None) -> str:
     """An instant in the district's time zone: 2026年6月30日 14:05."""
     if value is None:
         return ""
-    local = value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    local = _local(value)
+    return f"{format_date(local.date())} {local:%H:%M}"
 
 
 def init_app(app):
@@ -31,3 +40,5 @@ def init_app(app):
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_global(vocabulary, "vocab")
+    app.add_template_global(i18n.html_lang, "html_lang")
+    app.add_template_global(i18n.is_english, "is_english")

@@ -5,6 +5,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 
 from portal.public import bp
 from portal.registry import queries
+from portal.registry.filters import OutfallFilter
 
 
 @bp.get("/")
@@ -15,12 +16,14 @@ def home():
 
 @bp.get("/outfalls")
 def outfall_list():
-    """The list of outfalls, searchable and paged."""
-    search = request.args.get("q", "").strip()
-    page = request.args.get("page", 1, type=int)
-    pagination = queries.outfall_page(search=search, page=max(page, 1),
+    """The list of outfalls: the map's accessible twin, filtered, sorted and paged by URL."""
+    outfall_filter = OutfallFilter.from_args(request.args)
+    sort = request.args.get("sort", "code")
+    page = max(request.args.get("page", 1, type=int), 1)
+    pagination = queries.outfall_page(outfall_filter, sort=sort, page=page,
                                       per_page=current_app.config["OUTFALLS_PER_PAGE"])
-    return render_template("public/outfall_list.html", pagination=pagination, search=search,
+    return render_template("public/outfall_list.html", pagination=pagination, filter=outfall_filter,
+                           search=outfall_filter.search, sort=sort, choices=queries.filter_choices(),
                            today=queries.today())
 
 

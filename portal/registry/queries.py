@@ -5,11 +5,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
-from portal.models import MonitoringSample, Outfall, RectificationPlan, ResponsibleParty, StandardLimit
+from portal.models import MonitoringSample, Outfall, RectificationPlan, StandardLimit, Town, WaterBody
+from portal.registry import vocabulary as vocab
+from portal.registry.filters import OutfallFilter
 
 
 def today() -> date:
@@ -17,26 +19,38 @@ def today() -> date:
     return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
-def outfall_page(search: str = "", page: int = 1, per_page: int = 50):
-    """One page of outfalls ordered by code, optionally matching a code, name or responsible party."""
-    query = (
-        select(Outfall)
-        .options(
-            joinedload(Outfall.town), joinedload(Outfall.water_body),
-            joinedload(Outfall.responsible_party), selectinload(Outfall.plans),
-        )
-        .order_by(Outfall.code)
-    )
-    if search:
-        def matches(column):
-            return column.icontains(search, autoescape=True)  # a typed % or _ is not a wildcard
+SORT_KEYS = ("code", "name", "town", "type", "deadline", "status")
 
-        query = query.outerjoin(Outfall.responsible_party).where(or_(
-            matches(Outfall.code), matches(Outfall.national_code), matches(Outfall.name),
-            # A person's name is not searchable in public: it would unmask them.
-            (ResponsibleParty.kind == "organisation") & matches(ResponsibleParty.name),
-        ))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+def outfall_page(outfall_filter: OutfallFilter | None = None, sort: str = "code", page: int = 1,
+                 per_page: int = 50):
+    """One page of the outfalls a filter lets through, sorted by a ``SORT_KEYS`` key (``-key``: descending)."""
+    outfall_filter = outfall_filter or OutfallFilter()
+    query = outfall_filter.apply(select(Outfall), today()).options(
+        joinedload(Outfall.town), joinedload(Outfall.water_body), selectinload(Outfall.plans),
+    )
+    key = sort.lstrip("-")
+    if key in ("deadline", "status"):
+        # An outfall's earliest due date and least advanced status stand for its plans.
+        plans = (
+            select(RectificationPlan.outfall_id,
+                   func.min(func.coalesce(RectificationPlan.transition_ends_on, RectificationPlan.deadline))
+                   .label("deadline"),
+                   func.min(_STATUS_RANK).label("status"))
+            .group_by(RectificationPlan.outfall_id).subquery()
+        )
+        query = query.outerjoin(plans, plans.c.outfall_id == Outfall.id)
+        column = plans.c[key]
+    else:
+        column = {"name": Outfall.name, "town": Outfall.town_id, "type": Outfall.outfall_type}.get(key, Outfall.code)
+    ordered = column.desc() if sort.startswith("-") else column.asc()
+    return db.paginate(query.order_by(ordered.nulls_last(), Outfall.code), page=page, per_page=per_page,
+                       error_out=False)
+
+
+# Statuses in the order work progresses, so sorting by status reads 未开始 → 已销号.
+_STATUS_RANK = case({code: rank for rank, code in enumerate(vocab.PLAN_STATUSES.codes())},
+                    value=RectificationPlan.status, else_=99)
 
 
 def outfall_by_code(code: str) -> Outfall | None:
@@ -55,3 +69,17 @@ def outfall_by_code(code: str) -> Outfall | None:
             .joinedload(StandardLimit.standard),
         )
     ).unique().first()
+
+
+def filter_choices() -> dict[str, list[tuple[str, str]]]:
+    """(value, label) options of each filter parameter, labels in the visitor's language."""
+    towns = db.session.execute(select(Town.id, Town.name).order_by(Town.name)).all()
+    waters = db.session.execute(select(WaterBody.id, WaterBody.name).order_by(WaterBody.name)).all()
+    return {
+        "type": [(t.code, vocab.OUTFALL_TYPES.display(t.code)) for t in vocab.OUTFALL_TYPES],
+        "measure": [(t.code, vocab.MEASURES.display(t.code)) for t in vocab.MEASURES],
+        "status": [(t.code, vocab.PLAN_STATUSES.display(t.code)) for t in vocab.PLAN_STATUSES],
+        "stage": [(t.code, vocab.STAGES.display(t.code)) for t in vocab.STAGES],
+        "town": [(str(town_id), name) for town_id, name in towns],
+        "water": [(str(water_id), name) for water_id, name in waters],
+    }

@@ -56,6 +56,15 @@ class Vocabulary:
         term = self.get(code)
         return term.label if term else (code or "")
 
+    def display(self, code: str | None) -> str:
+        """The label of a code in the visitor's language (Chinese, or English when chosen)."""
+        from portal.i18n import is_english
+
+        term = self.get(code)
+        if term is None:
+            return code or ""
+        return term.label_en if is_english() else term.label
+
     def lookup(self, text: str) -> Term | None:
         """The term a ledger cell means, whichever accepted spelling it uses."""
         return self._index.get(normalise_label(text))

@@ -1,0 +1,95 @@
+"""Languages: Simplified Chinese first, English second, chosen per visitor and remembered in a cookie.
+
+Message ids are the Chinese texts themselves, so Chinese needs no catalogue; English comes from
+``portal/translations/en/LC_MESSAGES/messages.po``, compiled in memory on first use so that no
+generated .mo file has to be built or committed.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from babel import Locale, support
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Blueprint, current_app, redirect, request, url_for
+from flask_babel import Babel, Domain, get_locale
+from werkzeug.utils import cached_property
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+LANGUAGE_COOKIE = "lang"
+ONE_YEAR = 365 * 24 * 3600
+
+bp = Blueprint("i18n", __name__)
+
+
+class CatalogueDomain(Domain):
+    """A translation domain that reads .po catalogues directly, once per locale."""
+
+    def get_translations(self):
+        """The translations for the current request's locale (none needed for Chinese)."""
+        locale = get_locale()
+        if locale is None:
+            return support.NullTranslations()
+        key = str(locale)
+        if key not in self.cache:
+            self.cache[key] = _compile(locale)
+        return self.cache[key]
+
+
+class CatalogueBabel(Babel):
+    """Flask-Babel with the portal's catalogue domain as the default domain."""
+
+    @cached_property
+    def domain_instance(self):
+        """The one domain every request translates through."""
+        return CatalogueDomain()
+
+
+def _compile(locale: Locale):
+    """Compile a locale's .po catalogue in memory, or give no translations if there is none."""
+    for name in (str(locale), locale.language):
+        path = TRANSLATIONS_DIR / name / "LC_MESSAGES" / "messages.po"
+        if path.exists():
+            with path.open("rb") as handle:
+                catalog = read_po(handle, locale=name)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            return support.Translations(fp=buffer)
+    return support.NullTranslations()
+
+
+def select_locale() -> str:
+    """The visitor's language: ?lang= for a shared link, then their remembered choice, then Chinese."""
+    languages = current_app.config["LANGUAGES"]
+    for choice in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+        if choice in languages:
+            return choice
+    return current_app.config["DEFAULT_LOCALE"]
+
+
+def is_english() -> bool:
+    """Whether the current request is served in English."""
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def html_lang() -> str:
+    """The BCP 47 tag for <html lang>: zh-Hans or en."""
+    return "en" if is_english() else "zh-Hans"
+
+
+@bp.get("/language/<code>")
+def switch_language(code: str):
+    """Remember the visitor's language and go back to the page they were on."""
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    # Only a path on this site: never an open redirect to somewhere else.
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        target = url_for("public.home")
+    response = redirect(target)
+    if code in current_app.config["LANGUAGES"]:
+        response.set_cookie(LANGUAGE_COOKIE, code, max_age=ONE_YEAR, samesite="Lax", httponly=True)
+    return response
