@@ -1,0 +1,1 @@
+"""/feed.atom: outfall status changes as an Atom feed."""

@@ -1,0 +1,1 @@
+"""The public map at /: clustered outfalls, filters, legend, outfalls near me."""

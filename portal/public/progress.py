@@ -1,0 +1,1 @@
+"""/progress for the press: totals, shares finished, overdue per town, completions per month; and /data."""

@@ -1,0 +1,1 @@
+"""River-chief boards (河长公示): /rivers/<id>."""
