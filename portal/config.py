@@ -33,6 +33,17 @@ class Defaults:
     OUTFALLS_PER_PAGE = 50
     # Largest ledger file `portal import-ledger` accepts, in bytes.
     LEDGER_MAX_BYTES = 20 * 1024 * 1024
+    # The licence the open data (/data, the CSV/XLSX downloads, the feed) is published under.
+    DATA_LICENCE_NAME = "CC BY 4.0"
+    DATA_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/deed.zh-hans"
+    # The map's background tiles: "osm" (OpenStreetMap), "tianditu" (天地图, needs TIANDITU_KEY) or
+    # "none" (intranet, offline): the map always draws towns and rivers from the portal's own data.
+    BASEMAP = "osm"
+    # The 天地图 browser key (tk) from the 天地图 console; it is sent to visitors' browsers.
+    TIANDITU_KEY = ""
+
+
+BASEMAPS = ("osm", "tianditu", "none")
 
 
 def normalise_database_url(url: str) -> str:
@@ -81,6 +92,17 @@ def finalise(config, instance_path: str) -> None:
     base = config.get("PUBLIC_BASE_URL") or ""
     if base and not re.match(r"^https?://[^/\s]+", base):
         problems.append(f"PUBLIC_BASE_URL 应以 http:// 或 https:// 开头：{base!r}。")
+
+    basemap = config.get("BASEMAP")
+    # PORTAL_TIANDITU_KEY is parsed as JSON, so a key of digits only would arrive as a number.
+    key = config["TIANDITU_KEY"] = str(config.get("TIANDITU_KEY") or "").strip()
+    if basemap not in BASEMAPS:
+        problems.append(f"BASEMAP 应为 {'、'.join(BASEMAPS)} 之一（unknown basemap）：{basemap!r}。")
+    elif basemap == "tianditu" and not key:
+        problems.append("BASEMAP 为 tianditu 时须设置 TIANDITU_KEY（天地图控制台申请的 key），"
+                        "或改用 BASEMAP = \"osm\" 或 \"none\"。")
+    if key and not re.fullmatch(r"[A-Za-z0-9]+", key):
+        problems.append("TIANDITU_KEY 只应包含字母和数字（a 天地图 key is letters and digits）。")
 
     if problems:
         raise ConfigError("门户无法启动，配置有误（the portal cannot start）：\n- " + "\n- ".join(problems))

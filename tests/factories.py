@@ -140,3 +140,26 @@ def make_checklist_item(outfall: Outfall, item: str, done: bool = False,
                         done_on: date | None = None) -> StandardisationItem:
     """One item of an outfall's standardisation checklist (vocabulary.CHECKLIST_ITEMS)."""
     return _add(StandardisationItem(outfall=outfall, item=item, done=done, done_on=done_on))
+
+
+def make_chief(name: str = "测试河长", *, level: str = "town", water_body: WaterBody | None = None,
+               town: Town | None = None, **fields):
+    """A river chief on a water body (the 呼玛河 unless told), at a level of vocabulary.CHIEF_LEVELS."""
+    from portal.models import RiverChief
+
+    ranks = {"province": 1, "city": 2, "district": 3, "town": 4, "village": 5}
+    fields.setdefault("level_rank", ranks[level])
+    return _add(RiverChief(name=name, level=level, water_body=water_body or make_water_body(), town=town,
+                           **fields))
+
+
+def make_photo(outfall: Outfall, storage_key: str | None = None, *, kind: str = "before", **fields):
+    """A registered photo of an outfall (the row only: the test writes the file if it needs one)."""
+    from portal.models import OutfallPhoto
+
+    fields.setdefault("content_type", "image/png")
+    fields.setdefault("width", 4)
+    fields.setdefault("height", 3)
+    fields.setdefault("sha256", "0" * 64)
+    return _add(OutfallPhoto(outfall=outfall, kind=kind,
+                             storage_key=storage_key or f"test/{next(_numbers):05d}.png", **fields))

@@ -1,1 +1,25 @@
-"""River-chief boards (河长公示): /rivers/<id>."""
+"""River-chief boards (河长公示): /rivers lists the water bodies, /rivers/<id> is one river's board."""
+from __future__ import annotations
+
+from flask import abort, render_template
+
+from portal.public import bp
+from portal.registry import queries
+
+
+@bp.get("/rivers")
+def rivers():
+    """Every river, lake and reservoir with the number of outfalls discharging into it."""
+    return render_template("public/rivers.html", waters=queries.water_bodies_with_counts())
+
+
+@bp.get("/rivers/<int:water_body_id>")
+def river(water_body_id: int):
+    """One water body's board: its facts, its chiefs from the top level down, and its outfalls."""
+    water = queries.water_body_board(water_body_id)
+    if water is None:
+        abort(404)
+    chiefs = sorted(water.chiefs, key=lambda c: (c.level_rank, c.town.name if c.town else "", c.id))
+    outfalls = sorted(water.outfalls, key=lambda o: o.code)
+    return render_template("public/river.html", water=water, chiefs=chiefs, outfalls=outfalls,
+                           today=queries.today())

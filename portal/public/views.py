@@ -1,17 +1,16 @@
 """Public pages of the registry. URLs here are permanent: signboards print them as QR codes."""
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from portal.public import bp
-from portal.registry import queries
+from flask import abort, current_app, render_template, request, send_from_directory
+
+from portal.public import bp, outfall_record
+from portal.registry import monitoring, queries, record
 from portal.registry.filters import OutfallFilter
 
-
-@bp.get("/")
-def home():
-    """The registry list is the front page until the public map takes its place."""
-    return redirect(url_for("public.outfall_list"))
+PHOTO_MAX_AGE = 24 * 3600  # a registered photo never changes under its key
 
 
 @bp.get("/outfalls")
@@ -29,11 +28,34 @@ def outfall_list():
 
 @bp.get("/outfalls/<code>")
 def outfall_detail(code: str):
-    """One outfall's record (一口一档)."""
+    """One outfall's record (一口一档): facts, map, stages, people, plan, timeline, photos, monitoring."""
     outfall = queries.outfall_by_code(code)
     if outfall is None:
         abort(404)
-    return render_template("public/outfall_detail.html", outfall=outfall, today=queries.today())
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    today = queries.today()
+    matrix = monitoring.sample_matrix(outfall.samples, zone)
+    return render_template(
+        "public/outfall_detail.html", outfall=outfall, today=today, matrix=matrix,
+        charts=outfall_record.parameter_charts(matrix), verdict_label=outfall_record.verdict_label,
+        describe_limit=outfall_record.describe_limit, stage_dates=record.stage_dates(outfall, zone),
+        milestones=record.milestones(outfall, zone, today), chiefs=record.stretch_chiefs(outfall),
+        photo_groups=outfall_record.photos_by_kind(outfall.photos), map_data=outfall_record.map_data(outfall),
+        report_url=outfall_record.report_url(outfall.code),
+    )
+
+
+@bp.get("/photos/<path:storage_key>")
+def outfall_photo(storage_key: str):
+    """A registered outfall photo from the instance's photo folder; nothing else is ever served from it."""
+    photo = queries.photo_by_key(storage_key)
+    if photo is None or photo.content_type not in outfall_record.SAFE_PHOTO_TYPES:
+        abort(404)
+    # safe_join inside send_from_directory refuses any key that would leave the folder.
+    response = send_from_directory(Path(current_app.instance_path) / "photos", photo.storage_key,
+                                   mimetype=photo.content_type, max_age=PHOTO_MAX_AGE)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.errorhandler(404)

@@ -441,8 +441,3 @@ def test_detail_page_statement_count_does_not_grow_with_its_records(client):
     assert len([row for row in parse(response).rows if "COD" in row]) == 40
 
     assert len(many) == len(few) <= 8, many
-
-
-def test_front_page_leads_to_the_registry(client):
-    response = client.get("/")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/outfalls")
