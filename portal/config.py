@@ -26,6 +26,7 @@ class Defaults:
     LANGUAGES = ["zh_Hans_CN", "en"]  # the codes ?lang= and /language/<code> accept
     TIMEZONE = "Asia/Shanghai"
     DISTRICT_NAME = "呼中区"
+    DISTRICT_NAME_EN = "Huzhong District"  # the same district on English pages
     # The district's public report telephone: configuration, never hard-coded (DOMAIN.md §4).
     REPORT_TELEPHONE = "0457-12345"
     # Absolute base URL used where a link leaves the site (QR codes, e-mails); empty: the request's.

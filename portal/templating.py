@@ -5,6 +5,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from portal import i18n
 from portal.registry import vocabulary
@@ -35,6 +36,22 @@ def format_datetime(value: datetime | None) -> str:
     return f"{format_date(local.date())} {local:%H:%M}"
 
 
+def district_name() -> str:
+    """The district's name in the visitor's language."""
+    config = current_app.config
+    return config["DISTRICT_NAME_EN"] if i18n.is_english() else config["DISTRICT_NAME"]
+
+
+def site_name() -> str:
+    """The portal's name, e.g. 呼中区入河排污口公开平台."""
+    return _("%(district)s入河排污口公开平台", district=district_name())
+
+
+def feed_title() -> str:
+    """The title of the Atom feed of rectification updates."""
+    return _("%(district)s入河排污口整治动态", district=district_name())
+
+
 def init_app(app):
     """Register the filters and globals templates use."""
     app.add_template_filter(format_date, "date")
@@ -42,3 +59,5 @@ def init_app(app):
     app.add_template_global(vocabulary, "vocab")
     app.add_template_global(i18n.html_lang, "html_lang")
     app.add_template_global(i18n.is_english, "is_english")
+    for helper in (district_name, site_name, feed_title):
+        app.add_template_global(helper)
