@@ -128,9 +128,12 @@ def records(outfall_filter: OutfallFilter, today: date, page_url: Callable[[str]
     outfalls, and only one batch is held in memory at a time. ``page_url`` maps a code to its page;
     ``session`` defaults to the request's.
     """
-    main_plan = (
-        select(RectificationPlan.outfall_id, func.min(RectificationPlan.id).label("plan_id"))
-        .group_by(RectificationPlan.outfall_id).subquery()
+    # The main plan (the ledger row's) is the outfall's first. Looked up per row through the index on
+    # outfall_id: a cursor reads the first rows at once, where a join to a grouped subquery can make
+    # PostgreSQL plan for a cursor by re-grouping every plan for every outfall.
+    main_plan_id = (
+        select(func.min(RectificationPlan.id)).where(RectificationPlan.outfall_id == Outfall.id)
+        .correlate(Outfall).scalar_subquery()
     )
     plan = aliased(RectificationPlan)
     overdue = exists(
@@ -139,8 +142,7 @@ def records(outfall_filter: OutfallFilter, today: date, page_url: Callable[[str]
     query = (
         outfall_filter.apply(select(Outfall), today)
         .add_columns(plan, overdue.label("overdue"))
-        .outerjoin(main_plan, main_plan.c.outfall_id == Outfall.id)
-        .outerjoin(plan, plan.id == main_plan.c.plan_id)
+        .outerjoin(plan, plan.id == main_plan_id)
         .options(joinedload(Outfall.town), joinedload(Outfall.water_body), joinedload(Outfall.responsible_party))
         .order_by(Outfall.code)
         .execution_options(yield_per=BATCH_SIZE)
