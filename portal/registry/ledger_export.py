@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
 from portal.models import Outfall, RectificationPlan
-from portal.registry.ledger_format import COLUMNS
+from portal.registry.ledger_format import EXPORT_COLUMNS as COLUMNS
 from portal.registry.ledger_mapping import ledger_values
 from portal.registry.queries import today
 

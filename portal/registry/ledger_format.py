@@ -107,6 +107,7 @@ _DATE_PATTERNS = [
     re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 ]
+_MONTH_END = re.compile(r"^(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*月?\s*(?:底|末)$")
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 
@@ -124,6 +125,13 @@ def read_date(value: Any) -> date:
     text = folded(value)
     if re.fullmatch(r"\d{5}(\.0+)?", text):
         return _EXCEL_EPOCH + timedelta(days=int(float(text)))
+    month_end = _MONTH_END.match(text)
+    if month_end:
+        # 2026年6月底 (a deadline "by the end of June"): the month's last day.
+        year, month = int(month_end[1]), int(month_end[2])
+        if not 1 <= month <= 12:
+            raise CellError(f"“{text}”不是存在的月份")
+        return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
     for pattern in _DATE_PATTERNS:
         match = pattern.match(text)
         if match:
@@ -178,6 +186,22 @@ def _read_degrees(value: Any, axis: str) -> float:
     return round(degrees, COORDINATE_PLACES)
 
 
+_LATITUDE_MARK = re.compile(r"北纬|南纬|^[NS]|[NS]$", re.IGNORECASE)
+
+
+def read_position(value: Any) -> tuple[float, float]:
+    """A position in one cell, 经度 then 纬度 unless marked: "123.5888, 52.0306", "北纬52°1′50″ 东经123°35′20″"."""
+    text = folded(value)
+    parts = [p for p in re.split(r"\s*[,;，；、/]\s*|\s+(?=[东西南北ENWS])", text) if p]
+    if len(parts) != 2:
+        raise CellError(f"“{clean_text(value)}”应为用逗号隔开的经度和纬度（例：123.5888, 52.0306）")
+    first, second = parts
+    if _LATITUDE_MARK.search(first) and not _LATITUDE_MARK.search(second):
+        first, second = second, first
+    longitude, latitude = read_longitude(first), _read_degrees(second, "纬度")
+    return longitude, latitude
+
+
 def read_longitude(value: Any) -> float:
     """Longitude in WGS84 decimal degrees, from decimal or 度分秒 (123°35′20″) text."""
     return _read_degrees(value, "经度")
@@ -218,6 +242,7 @@ class Column:
     group: str | None = None  # the merged header above it in a two-row header
     number_format: str | None = None
     width: int = 14
+    exported: bool = True  # False: read on import only (the export writes the same data elsewhere)
 
 
 PLAN_GROUP = "整治情况"
@@ -237,6 +262,8 @@ COLUMNS: list[Column] = [
     Column("longitude", "经度", ("东经", "longitude", "lon", "lng"), read_longitude,
            number_format="0.000000", width=12),
     Column("latitude", "纬度", ("北纬", "latitude", "lat"), read_latitude, number_format="0.000000", width=12),
+    Column("position", "经纬度", ("坐标", "经纬度坐标", "位置坐标", "地理坐标", "coordinates", "position"),
+           read_position, exported=False),
     Column("outfall_type", "排污口类型", ("类型", "一级类型", "排口类型", "排污口一级类型", "type",
                                          "outfalltype"), read_vocabulary(vocab.OUTFALL_TYPES),
            write_vocabulary(vocab.OUTFALL_TYPES), width=20),
@@ -281,6 +308,7 @@ COLUMNS: list[Column] = [
 ]
 
 COLUMNS_BY_FIELD = {column.field: column for column in COLUMNS}
+EXPORT_COLUMNS = [column for column in COLUMNS if column.exported]
 REQUIRED_FIELDS = ("code", "name", "town", "outfall_type")
 PLAN_FIELDS = tuple(c.field for c in COLUMNS if c.group == PLAN_GROUP)
 

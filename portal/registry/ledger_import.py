@@ -183,8 +183,9 @@ def _read_rows(sheet: LedgerSheet) -> tuple[list[tuple[int, dict[str, Any]]], li
         def fail(field_name, message):
             row_errors.append(RowError(number, sheet.headers.get(field_name), message))
 
+        _type_from_category(present)
         values: dict[str, Any] = {}
-        for f in sheet.columns:
+        for f in dict.fromkeys([*sheet.columns, *present]):
             if f == "seq":
                 continue
             if f not in present:
@@ -194,6 +195,10 @@ def _read_rows(sheet: LedgerSheet) -> tuple[list[tuple[int, dict[str, Any]]], li
                 values[f] = COLUMNS_BY_FIELD[f].read(present[f])
             except CellError as error:
                 fail(f, str(error))
+        position = values.pop("position", None)
+        if position and "longitude" not in present and "latitude" not in present:
+            values["longitude"], values["latitude"] = position
+            present["longitude"] = present["latitude"] = present["position"]
         for f in REQUIRED_FIELDS:
             if f not in present:
                 fail(f, "必填，不能为空")
@@ -213,6 +218,17 @@ def _read_rows(sheet: LedgerSheet) -> tuple[list[tuple[int, dict[str, Any]]], li
         else:
             rows.append((number, values))
     return rows, errors
+
+
+def _type_from_category(present: dict[str, Any]) -> None:
+    """Accept a level-2 category written in the type column (城镇生活污水散排口): its level 1 is known."""
+    written = present.get("outfall_type")
+    if written is None or vocab.OUTFALL_TYPES.lookup(clean_text(written)):
+        return
+    category = vocab.OUTFALL_SUBTYPES.lookup(clean_text(written))
+    if category is not None:
+        present["outfall_type"] = category.parent
+        present.setdefault("outfall_subtype", category.code)
 
 
 def _is_note(present: dict[str, Any]) -> bool:

@@ -112,17 +112,17 @@ OUTFALL_SUBTYPES = Vocabulary("outfall category", [
 ])
 
 MEASURES = Vocabulary("rectification measure", [
-    Term("ban", "依法取缔", "Ban", ("取缔",)),
-    Term("merge", "清理合并", "Clean up and merge", ("合并", "清理")),
-    Term("standardise", "规范整治", "Standardise", ("整治", "规范")),
-    Term("keep", "保留", "Keep (no rectification)", ("无需整治", "保留规范")),
+    Term("ban", "依法取缔", "Ban", ("取缔", "封堵", "关闭", "拆除", "封堵取缔")),
+    Term("merge", "清理合并", "Clean up and merge", ("合并", "清理", "合并整治", "截污纳管", "归并")),
+    Term("standardise", "规范整治", "Standardise", ("整治", "规范", "规范化整治", "整改", "规范整改")),
+    Term("keep", "保留", "Keep (no rectification)", ("无需整治", "保留规范", "保留并规范", "不需整治", "无")),
 ])
 
 PLAN_STATUSES = Vocabulary("rectification status", [
-    Term("not_started", "未开始", "Not started", ("未整治", "未启动")),
-    Term("in_progress", "整治中", "In progress", ("进行中", "正在整治", "整改中")),
-    Term("completed", "已完成", "Completed", ("完成", "已整治", "整治完成")),
-    Term("closed", "已销号", "Closed out", ("销号", "已验收销号")),
+    Term("not_started", "未开始", "Not started", ("未整治", "未启动", "未整改", "尚未开始", "待整治")),
+    Term("in_progress", "整治中", "In progress", ("进行中", "正在整治", "整改中", "正在整改", "推进中", "已启动")),
+    Term("completed", "已完成", "Completed", ("完成", "已整治", "整治完成", "已整改", "整改完成", "已完成整治")),
+    Term("closed", "已销号", "Closed out", ("销号", "已验收销号", "验收销号", "已验收")),
 ])
 DONE_STATUSES = frozenset({"completed", "closed"})
 
@@ -136,14 +136,14 @@ STAGES = Vocabulary("stage", [
 
 DISCHARGE_MODES = Vocabulary("discharge mode", [
     Term("continuous", "连续", "Continuous", ("连续排放",)),
-    Term("intermittent", "间歇", "Intermittent", ("间歇排放", "间断", "间断排放")),
+    Term("intermittent", "间歇", "Intermittent", ("间歇排放", "间断", "间断排放", "不定期", "雨天排放", "雨季排放")),
     Term("seasonal", "季节性", "Seasonal", ("季节性排放",)),
 ])
 
 APPROVAL_STATUSES = Vocabulary("approval status", [
-    Term("approved", "已审批", "Approved", ("已批复",)),
+    Term("approved", "已审批", "Approved", ("已批复", "已设置审批", "已批准")),
     Term("registered", "已登记", "Registered", ("已备案",)),
-    Term("unapproved", "未审批", "Not approved", ("未登记", "未备案", "无")),
+    Term("unapproved", "未审批", "Not approved", ("未登记", "未备案", "无", "未批复", "未办理")),
 ])
 
 PARTY_KINDS = Vocabulary("responsible party kind", [

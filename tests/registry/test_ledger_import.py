@@ -431,3 +431,50 @@ def test_header_in_a_later_sheet(app, tmp_path):
     workbook.save(path)
     import_ledger(path)
     assert outfall("HZ-T-0001") is not None
+
+
+# --- forms seen in other districts' ledgers -------------------------------------------------------
+
+def test_category_written_in_the_type_column(app, tmp_path):
+    header = ["排污口编码", "排污口名称", "所在镇", "排污口类型"]
+    values = {"排污口编码": "C-1", "排污口名称": "散排口", "所在镇": "呼中镇", "排污口类型": "城镇生活污水散排口"}
+    import_ledger(write_csv(tmp_path / "c.csv", [values], header=header))
+    assert (outfall("C-1").outfall_type, outfall("C-1").outfall_subtype) == ("other", "urban_domestic_scattered")
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("123.5888, 52.0306", (123.5888, 52.0306)),
+    ("123.5888，52.0306", (123.5888, 52.0306)),
+    ("北纬52°01′50″ 东经123°35′20″", (123.588889, 52.030556)),
+    ("E123°35′20″, N52°01′50″", (123.588889, 52.030556)),
+])
+def test_position_in_one_column(app, tmp_path, cell, expected):
+    header = ["排污口编码", "排污口名称", "所在镇", "排污口类型", "经纬度"]
+    values = {"排污口编码": "P-1", "排污口名称": "一列坐标", "所在镇": "呼中镇", "排污口类型": "其他排口", "经纬度": cell}
+    import_ledger(write_csv(tmp_path / "p.csv", [values], header=header))
+    found = outfall("P-1")
+    assert (found.longitude, found.latitude) == pytest.approx(expected, abs=1e-6)
+
+
+def test_unreadable_position_is_named(app, tmp_path):
+    header = ["排污口编码", "排污口名称", "所在镇", "排污口类型", "经纬度"]
+    values = {"排污口编码": "P-1", "排污口名称": "一列坐标", "所在镇": "呼中镇", "排污口类型": "其他排口", "经纬度": "呼中镇东"}
+    error = rejected(write_csv(tmp_path / "p.csv", [values], header=header))
+    assert error.errors[0].column == "经纬度"
+
+
+@pytest.mark.parametrize("cell, expected", [("2026年6月底", date(2026, 6, 30)), ("2026年12月底", date(2026, 12, 31)),
+                                            ("2026-02月末", date(2026, 2, 28))])
+def test_end_of_month_deadlines(app, tmp_path, cell, expected):
+    import_ledger(write_xlsx(tmp_path / "d.xlsx", [row(整治时限=cell)]))
+    assert outfall("HZ-T-0001").plan.deadline == expected
+
+
+@pytest.mark.parametrize("measure, status, expected", [
+    ("规范化整治", "已整改", ("standardise", "completed")), ("封堵", "未整改", ("ban", "not_started")),
+    ("截污纳管", "正在整改", ("merge", "in_progress")), ("保留", "已验收", ("keep", "closed")),
+])
+def test_more_spellings_of_measures_and_statuses(app, tmp_path, measure, status, expected):
+    import_ledger(write_xlsx(tmp_path / "m.xlsx", [row(整治类型=measure, 整治进展=status)]))
+    plan = outfall("HZ-T-0001").plan
+    assert (plan.measure, plan.status) == expected
