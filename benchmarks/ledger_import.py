@@ -68,7 +68,7 @@ def main():
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     folder = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     os.environ.setdefault("PORTAL_INSTANCE_PATH", str(folder))
-    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": os.environ.get("PORTAL_DATABASE_URL")
+    app = create_app({"SECRET_KEY": "bench", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "DATABASE_URL": os.environ.get("PORTAL_DATABASE_URL")
                       or f"sqlite:///{folder}/bench.db"})
     with app.app_context():
         from flask_migrate import upgrade

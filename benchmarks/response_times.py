@@ -95,7 +95,7 @@ def build(url: str, folder: Path, fill) -> object:
     """An app on a freshly migrated database filled by ``fill``."""
     from flask_migrate import upgrade
 
-    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url})
+    app = create_app({"SECRET_KEY": "bench", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "DATABASE_URL": url})
     with app.app_context():
         upgrade()
         start = time.perf_counter()

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from portal import config as portal_config
-from portal.extensions import babel, csrf, db, migrate
+from portal.extensions import babel, csrf, db, limiter, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -39,13 +39,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    from portal import api, cli, i18n, public, templating, vendor
+    limiter.init_app(app)
+    from portal import api, cli, i18n, public, reports, templating, vendor
 
     babel.init_app(app, locale_selector=i18n.select_locale)
     templating.init_app(app)
     app.register_blueprint(i18n.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(vendor.bp)
     cli.init_app(app)
     return app

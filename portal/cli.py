@@ -1,6 +1,7 @@
 """The `portal` command: Flask's CLI for this app plus the registry's commands, each a thin call."""
 from __future__ import annotations
 
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -19,23 +20,29 @@ def _create_app():
 @click.option("--instance", "instance_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="实例目录（默认：项目下的 instance/）")
 def init_command(instance_dir: Path | None):
-    """生成 instance/config.py（含随机 SECRET_KEY）；已存在则不改动。"""
+    """生成 instance/config.py（含随机 SECRET_KEY 与 REPORTER_KEY）；已有的设置不改动，只补写缺少的密钥。"""
     from portal import PROJECT_ROOT, instance_path
+    from portal.reports.privacy import new_key
 
     instance_dir = instance_dir or Path(instance_path())
     instance_dir.mkdir(parents=True, exist_ok=True)
     target = instance_dir / "config.py"
     if target.exists():
-        click.echo(f"{target} 已存在，未改动。")
+        body = target.read_text(encoding="utf-8")
+    else:
+        example = PROJECT_ROOT / "instance" / "config.example.py"
+        body = example.read_text(encoding="utf-8") if example.exists() else ""
+    generated = {"SECRET_KEY": secrets.token_hex(32), "REPORTER_KEY": new_key()}
+    missing = [name for name in generated if not re.search(rf"^{name}\s*=", body, re.MULTILINE)]
+    if not missing:
+        click.echo(f"{target} 已存在且已有所需密钥，未改动。")
         return
-    example = PROJECT_ROOT / "instance" / "config.example.py"
-    body = example.read_text(encoding="utf-8") if example.exists() else ""
-    body += f"\nSECRET_KEY = {secrets.token_hex(32)!r}\n"
+    body = body.rstrip("\n") + "\n" + "".join(f"{name} = {generated[name]!r}\n" for name in missing)
     tmp = target.with_suffix(".tmp")
     tmp.write_text(body, encoding="utf-8")
     tmp.chmod(0o600)
-    tmp.replace(target)
-    click.echo(f"已生成 {target}（含随机 SECRET_KEY）。")
+    tmp.replace(target)  # atomic: a crash never leaves half a configuration
+    click.echo(f"已写入 {target}：{'、'.join(missing)}（随机生成）。")
 
 
 cli = FlaskGroup(create_app=_create_app, help="呼中区入河排污口平台 (river outfall portal)")
@@ -110,7 +117,65 @@ def import_areas_command(path: Path):
     click.echo(f"已导入镇界：新增 {summary.added} 个，更新 {summary.updated} 个。")
 
 
+@click.command("send-notifications")
+@click.option("--loop", is_flag=True, help="持续运行（worker 模式）；收到 SIGTERM 或 Ctrl-C 时发完当前一条再退出。")
+@click.option("--interval", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="--loop 时两轮之间的秒数（默认 30）。")
+def send_notifications_command(loop: bool, interval: float | None):
+    """发送待发的通知（邮件、webhook），失败的按退避时间重试；--loop 则持续运行。"""
+    from portal import notify
+
+    if interval is not None and not loop:
+        raise click.UsageError("--interval 只能与 --loop 一起使用。")
+    if not loop:
+        click.echo(notify.deliver_due().summary() + "。")
+        return
+    click.echo(f"通知发送进程已启动，每 {interval or 30:g} 秒检查一次；按 Ctrl-C 停止。")
+    total = notify.run_forever(interval or 30, on_round=lambda report: click.echo(report.summary() + "。"))
+    click.echo(f"已停止。合计：{total.summary()}。")
+
+
+@click.command("import-roster")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_roster_command(path: Path):
+    """导入河长值班表（CSV：河长姓名或编号、河流或镇、开始时间、结束时间、备注），任何一行有误则整份拒收。"""
+    from portal.registry import roster
+
+    try:
+        summary = roster.import_roster(path)
+    except roster.RosterRejected as rejected:
+        click.echo(rejected.report(), err=True)
+        sys.exit(1)
+    click.echo(summary.report())
+
+
+@click.command("sweep-photos")
+@click.option("--older-than-hours", type=click.IntRange(min=1), default=24, show_default=True,
+              help="只处理早于这个时间的暂存文件")
+def sweep_photos_command(older_than_hours: int):
+    """清理照片暂存区：数据库已登记的照片移到正式位置，其余（提交失败留下的）删除。"""
+    from datetime import timedelta
+
+    from flask import current_app
+    from sqlalchemy import or_, select
+
+    from portal.extensions import db
+    from portal.models import OutfallPhoto, ReportPhoto
+    from portal.photos import storage_for
+
+    def referenced(key: str) -> bool:
+        return bool(
+            db.session.scalar(select(ReportPhoto.id).where(
+                or_(ReportPhoto.storage_key == key, ReportPhoto.thumbnail_key == key)))
+            or db.session.scalar(select(OutfallPhoto.id).where(OutfallPhoto.storage_key == key))
+        )
+
+    sweep = storage_for(current_app).sweep_staging(timedelta(hours=older_than_hours), referenced=referenced)
+    click.echo(f"已归位 {len(sweep.recovered)} 个，已删除 {len(sweep.deleted)} 个暂存文件。")
+
+
 def init_app(app):
     """Attach the registry's commands to the app's CLI (and so to `portal` and `flask`)."""
-    for command in (seed_demo_command, import_ledger_command, export_ledger_command, import_areas_command):
+    for command in (seed_demo_command, import_ledger_command, export_ledger_command, import_areas_command,
+                    send_notifications_command, import_roster_command, sweep_photos_command):
         app.cli.add_command(command)

@@ -18,6 +18,9 @@ class Defaults:
 
     # Signs sessions and CSRF tokens. Required: `portal init` writes a random one to instance/config.py.
     SECRET_KEY = None
+    # Encrypts reporters' contact details at rest (a Fernet key). Required: `portal init` writes one.
+    # Keep it with the database's backups: without it, reporters' contacts cannot be read.
+    REPORTER_KEY = None
     # None means SQLite at instance/portal.db; set a postgresql:// URL for production.
     DATABASE_URL = None
     # Seconds SQLite waits for a lock held by another process before giving up.
@@ -42,6 +45,60 @@ class Defaults:
     BASEMAP = "osm"
     # The 天地图 browser key (tk) from the 天地图 console; it is sent to visitors' browsers.
     TIANDITU_KEY = ""
+    # Outgoing mail (portal send-notifications). An empty SMTP_HOST turns e-mail off: queued e-mails
+    # are then marked failed at once, with the reason, for staff to see and retry once it is set.
+    SMTP_HOST = ""
+    SMTP_PORT = 25
+    SMTP_USERNAME = ""
+    SMTP_PASSWORD = ""
+    SMTP_STARTTLS = False  # upgrade a plain connection with STARTTLS (usually port 587)
+    SMTP_SSL = False  # TLS from the first byte (usually port 465)
+    MAIL_FROM = ""  # e.g. "呼中区排污口平台 <noreply@example.gov.cn>"; required when SMTP_HOST is set
+    # A message is given up ("failed") after this many attempts; retries back off 1, 2, 4 … minutes.
+    NOTIFY_MAX_ATTEMPTS = 8
+    # Seconds an SMTP server or a webhook may take to answer before the attempt counts as failed.
+    NOTIFY_TIMEOUT_SECONDS = 10
+    # Report routing (portal.routing): a report outside every town goes to the nearest town within
+    # this many kilometres, else to the district; without a chosen outfall, its water body is the
+    # nearest one within this many metres.
+    # Citizen reports (公众监督举报). Deadlines are configuration: provincial rules differ (DOMAIN.md §4).
+    REPORT_ACCEPT_WORKING_DAYS = 2  # decide whether to accept, in working days (Mon–Fri)
+    REPORT_FINISH_DAYS = 60  # finish within this many days of acceptance
+    # The reporter may confirm a fix or reopen the report for this many days after the answer that resolved it.
+    REPORT_REOPEN_DAYS = 30
+    REPORT_PHOTO_LIMIT = 6
+    REPORT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
+    REPORT_DUPLICATE_METRES = 250  # open reports this close …
+    REPORT_DUPLICATE_DAYS = 30  # … and this recent are offered as "me too" before submitting
+    REPORT_RATE_LIMIT = "10 per hour;30 per day"  # submissions per address (Flask-Limiter syntax)
+    RATELIMIT_STORAGE_URI = "memory://"  # "redis://127.0.0.1:6379" when several processes serve
+    # Who hears of a new report: e-mail addresses by town name ("*" for every report) and
+    # group-robot webhooks (WeCom/DingTalk). Messages never carry the reporter's identity.
+    REPORT_NOTIFY_EMAILS: dict = {}
+    REPORT_NOTIFY_WEBHOOKS: list = []
+    # Photos live under the instance folder unless a path is given.
+    PHOTO_ROOT = ""
+    # Largest request body: six 10 MB photos and the form around them.
+    MAX_CONTENT_LENGTH = 6 * 10 * 1024 * 1024 + 2 * 1024 * 1024
+    ROUTING_NEAREST_TOWN_KM = 5
+    ROUTING_RIVER_METRES = 500
+    # Which department handles a report (DOMAIN.md §1, seed): "category:<report type>" first (matters
+    # one bureau handles whatever the outfall), then "outfall_type:<code>" (level-2 type, then level 1),
+    # then "default". Codes are those of vocabulary.REPORT_CATEGORIES / OUTFALL_SUBTYPES / OUTFALL_TYPES.
+    DEPARTMENT_ROUTES = {
+        "default": "生态环境局",
+        "category:direct_discharge": "生态环境局",
+        "category:dead_fish": "生态环境局",
+        "category:new_outfall": "生态环境局",
+        "outfall_type:municipal_wwtp": "住建局",
+        "outfall_type:urban_stormwater": "住建局",
+        "outfall_type:urban_domestic_scattered": "住建局",
+        "outfall_type:agricultural": "农业农村局",
+        "outfall_type:irrigation": "农业农村局",
+        "outfall_type:livestock_small": "农业农村局",
+        "outfall_type:aquaculture_small": "农业农村局",
+        "outfall_type:port": "交通局",
+    }
 
 
 BASEMAPS = ("osm", "tianditu", "none")
@@ -63,6 +120,16 @@ def finalise(config, instance_path: str) -> None:
         problems.append(
             "SECRET_KEY 未设置（SECRET_KEY is not set）：运行 `portal init` 生成 instance/config.py，"
             "或设置环境变量 PORTAL_SECRET_KEY。"
+        )
+
+    try:
+        from cryptography.fernet import Fernet
+
+        Fernet(str(config.get("REPORTER_KEY") or "").encode())
+    except ValueError:
+        problems.append(
+            "REPORTER_KEY 未设置或无效（REPORTER_KEY is missing or not a Fernet key）：运行 `portal init` "
+            "补写到 instance/config.py，或设置环境变量 PORTAL_REPORTER_KEY。"
         )
 
     url = config.get("DATABASE_URL") or f"sqlite:///{instance_path}/portal.db"
@@ -105,5 +172,41 @@ def finalise(config, instance_path: str) -> None:
     if key and not re.fullmatch(r"[A-Za-z0-9]+", key):
         problems.append("TIANDITU_KEY 只应包含字母和数字（a 天地图 key is letters and digits）。")
 
+    problems += _routing_problems(config)
+
+    if config.get("SMTP_HOST") and not config.get("MAIL_FROM"):
+        problems.append("设置了 SMTP_HOST 时须设置发件人 MAIL_FROM（the sender address）。")
+    if config.get("SMTP_SSL") and config.get("SMTP_STARTTLS"):
+        problems.append("SMTP_SSL 与 SMTP_STARTTLS 只能启用其一（465 端口用 SMTP_SSL，587 端口用 SMTP_STARTTLS）。")
+    attempts = config.get("NOTIFY_MAX_ATTEMPTS")
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+        problems.append(f"NOTIFY_MAX_ATTEMPTS 应为正整数（must be a positive integer）：{attempts!r}。")
+
     if problems:
         raise ConfigError("门户无法启动，配置有误（the portal cannot start）：\n- " + "\n- ".join(problems))
+
+
+def _routing_problems(config) -> list[str]:
+    """What is wrong with the routing settings (distances, department routes)."""
+    from portal.registry import vocabulary
+
+    problems = []
+    for key, unit in (("ROUTING_NEAREST_TOWN_KM", "公里"), ("ROUTING_RIVER_METRES", "米")):
+        value = config.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1000000:
+            problems.append(f"{key} 应为不小于 0 的数（{unit}）（must be a number ≥ 0）：{value!r}。")
+    routes = config.get("DEPARTMENT_ROUTES")
+    if not isinstance(routes, dict) or not isinstance(routes.get("default"), str) or not routes["default"].strip():
+        problems.append("DEPARTMENT_ROUTES 应为字典，且须有 \"default\" 项（默认承办部门）。")
+        return problems
+    known = {"category": vocabulary.REPORT_CATEGORIES.codes(),
+             "outfall_type": vocabulary.OUTFALL_SUBTYPES.codes() + vocabulary.OUTFALL_TYPES.codes()}
+    for key, department in routes.items():
+        kind, _, code = str(key).partition(":")
+        if key != "default" and code not in known.get(kind, ()):
+            problems.append(f"DEPARTMENT_ROUTES 的键 {key!r} 无效：应为 \"default\"、\"category:<举报类型编码>\" "
+                            "或 \"outfall_type:<排污口类型编码>\"。")
+        elif not isinstance(department, str) or not department.strip():
+            problems.append(f"DEPARTMENT_ROUTES[{key!r}] 应为部门名称（非空文字）：{department!r}。")
+    config["DEPARTMENT_ROUTES"] = dict(routes)
+    return problems

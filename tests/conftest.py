@@ -28,7 +28,7 @@ def database_url(tmp_path_factory):
 def _migrate(url):
     from flask_migrate import upgrade
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url})
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "DATABASE_URL": url})
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -39,8 +39,8 @@ def app(database_url, tmp_path, monkeypatch):
     """The portal on the test database, with an instance folder of its own."""
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app({
-        "TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database_url,
-        "WTF_CSRF_ENABLED": False, "SERVER_NAME": "portal.test",
+        "TESTING": True, "SECRET_KEY": "test", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "DATABASE_URL": database_url,
+        "WTF_CSRF_ENABLED": False, "SERVER_NAME": "portal.test", "RATELIMIT_ENABLED": False,
     })
     with app.app_context():
         yield app

@@ -163,3 +163,37 @@ def make_photo(outfall: Outfall, storage_key: str | None = None, *, kind: str = 
     fields.setdefault("sha256", "0" * 64)
     return _add(OutfallPhoto(outfall=outfall, kind=kind,
                              storage_key=storage_key or f"test/{next(_numbers):05d}.png", **fields))
+
+
+_DISTRICT = object()  # passed as ``town`` for a report the district handles itself
+
+
+def make_report(*, town=None, category: str = "direct_discharge", description: str = "河边有一根管子往河里排灰色污水。",
+                name: str | None = None, phone: str | None = None, email: str | None = None,
+                anonymous: bool = False, publication_allowed: bool = True, created_at: datetime | None = None,
+                latitude: float | None = 52.031234, longitude: float | None = 123.588876, **fields):
+    """A submitted citizen report and the secret of its private link: ``(report, secret)``.
+
+    The contact (``name``, ``phone``, ``email``) is sealed as the intake seals it; the report goes to
+    呼中镇 and 生态环境局 unless told (``town=_DISTRICT`` for the district), with the submission as
+    the first timeline entry and deadlines of 2 and 62 days.
+    """
+    from portal.models import Report, ReportUpdate
+    from portal.reports import privacy
+
+    secret, digest = privacy.new_secret()
+    created_at = created_at or datetime(2026, 11, 2, 9, 30, tzinfo=BEIJING) + timedelta(minutes=next(_numbers))
+    fields.setdefault("department", "生态环境局")
+    fields.setdefault("accept_due", created_at.date() + timedelta(days=2))
+    fields.setdefault("finish_due", created_at.date() + timedelta(days=62))
+    report = Report(
+        tracking_code=privacy.new_tracking_code(), secret_digest=digest, category=category,
+        description=description, latitude=latitude, longitude=longitude,
+        town=None if town is _DISTRICT else (town or make_town()),
+        reporter_name_sealed=privacy.seal(name), reporter_phone_sealed=privacy.seal(phone),
+        reporter_email_sealed=privacy.seal(email), anonymous=anonymous,
+        publication_allowed=publication_allowed, consent_at=created_at, created_at=created_at, **fields,
+    )
+    report.updates.append(ReportUpdate(occurred_at=created_at, kind="status", status="submitted", public=True,
+                                       author="system"))
+    return _add(report), secret

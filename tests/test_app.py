@@ -15,12 +15,12 @@ def test_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
 def test_refuses_unsupported_database(monkeypatch, tmp_path):
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
     with pytest.raises(ConfigError, match="DATABASE_URL"):
-        create_app({"SECRET_KEY": "k", "DATABASE_URL": "mysql://root@localhost/portal"})
+        create_app({"SECRET_KEY": "k", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "DATABASE_URL": "mysql://root@localhost/portal"})
 
 
 def test_layers_defaults_instance_file_environment_then_test_config(monkeypatch, tmp_path):
     (tmp_path / "config.py").write_text(
-        "SECRET_KEY = 'from-file'\nREPORT_TELEPHONE = '0457-1111111'\nDISTRICT_NAME = '文件区'\n",
+        "SECRET_KEY = 'from-file'\nREPORTER_KEY = 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='\nREPORT_TELEPHONE = '0457-1111111'\nDISTRICT_NAME = '文件区'\n",
         encoding="utf-8",
     )
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
@@ -36,9 +36,9 @@ def test_layers_defaults_instance_file_environment_then_test_config(monkeypatch,
 
 def test_sqlite_in_instance_folder_by_default_and_postgres_urls_use_psycopg(monkeypatch, tmp_path):
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"SECRET_KEY": "k"})
+    app = create_app({"SECRET_KEY": "k", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/portal.db"
-    app = create_app({"SECRET_KEY": "k", "DATABASE_URL": "postgresql://u@db/portal"})
+    app = create_app({"SECRET_KEY": "k", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "DATABASE_URL": "postgresql://u@db/portal"})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/portal"
 
 

@@ -44,17 +44,25 @@ def test_export_ledger(runner, sample_ledger, tmp_path):
     assert result.exit_code != 0 and ".xlsx" in result.output
 
 
-def test_init_writes_a_secret_key_once(tmp_path):
+def test_init_writes_keys_once_and_fills_in_missing_ones(tmp_path):
     result = CliRunner().invoke(init_command, ["--instance", str(tmp_path)])
     assert result.exit_code == 0
     config = (tmp_path / "config.py").read_text(encoding="utf-8")
-    assert "SECRET_KEY = '" in config
+    assert "SECRET_KEY = '" in config and "REPORTER_KEY = '" in config
     again = CliRunner().invoke(init_command, ["--instance", str(tmp_path)])
-    assert "已存在" in again.output and (tmp_path / "config.py").read_text(encoding="utf-8") == config
+    assert "未改动" in again.output and (tmp_path / "config.py").read_text(encoding="utf-8") == config
+
+    older = tmp_path / "older"
+    older.mkdir()
+    (older / "config.py").write_text("SECRET_KEY = 'kept'\nREPORT_TELEPHONE = '0457-1'\n", encoding="utf-8")
+    CliRunner().invoke(init_command, ["--instance", str(older)])
+    upgraded = (older / "config.py").read_text(encoding="utf-8")
+    assert "SECRET_KEY = 'kept'" in upgraded and upgraded.count("SECRET_KEY") == 1
+    assert "REPORTER_KEY = '" in upgraded and "REPORT_TELEPHONE = '0457-1'" in upgraded
 
 
 def test_console_script_upgrades_an_empty_database_and_refuses_bad_config(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_SECRET_KEY": "k",
+    env = {"PATH": "/usr/bin:/bin", "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_SECRET_KEY": "k", "PORTAL_REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
            "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db"}
     portal = [sys.executable, "-c", "from portal.cli import main; main()"]
     done = subprocess.run([*portal, "db", "upgrade"], env=env, capture_output=True, text=True)

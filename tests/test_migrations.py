@@ -22,7 +22,7 @@ def empty_database_url(tmp_path):
 def test_upgrade_builds_the_schema_of_the_models_and_downgrade_removes_it(empty_database_url, tmp_path,
                                                                            monkeypatch):
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"SECRET_KEY": "k", "DATABASE_URL": empty_database_url})
+    app = create_app({"SECRET_KEY": "k", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "DATABASE_URL": empty_database_url})
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:

@@ -51,4 +51,4 @@ def api_routing_error(error: HTTPException):
     return error
 
 
-from portal.api import downloads, geo  # noqa: E402,F401  (registers the routes)
+from portal.api import downloads, geo, reports  # noqa: E402,F401  (registers the routes)

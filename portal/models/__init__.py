@@ -1,5 +1,7 @@
 """The portal's tables, one module per aggregate; importing this package registers them all."""
+from portal.models.outbox import OutboxMessage
 from portal.models.places import RiverChief, Town, WaterBody
+from portal.models.reports import MeToo, Report, ReportPhoto, ReportUpdate
 from portal.models.registry import (
     DischargeStandard,
     MonitoringSample,
@@ -11,9 +13,11 @@ from portal.models.registry import (
     StandardisationItem,
     StandardLimit,
 )
+from portal.models.roster import DutyShift
 
 __all__ = [
-    "DischargeStandard", "MonitoringSample", "Outfall", "OutfallEvent", "OutfallPhoto",
+    "MeToo", "Report", "ReportPhoto", "ReportUpdate",
+    "DischargeStandard", "DutyShift", "MonitoringSample", "OutboxMessage", "Outfall", "OutfallEvent", "OutfallPhoto",
     "RectificationPlan", "ResponsibleParty", "RiverChief", "StandardLimit", "StandardisationItem",
     "Town", "WaterBody",
 ]

@@ -109,7 +109,10 @@ def _filled(grid: list[list[Any]], merges: list, applies) -> list[list[Any]]:
 def _csv_grid(data: bytes) -> list[list[Any]]:
     """A CSV file's rows, whether Excel saved it as UTF-8 (with or without BOM), GB18030 or UTF-16."""
     if data.startswith(codecs.BOM_UTF8):
-        text = data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict")
+        try:
+            text = data[len(codecs.BOM_UTF8):].decode("utf-8")
+        except UnicodeDecodeError:
+            raise LedgerFileError("文件以 UTF-8 标记开头，但内容无法按 UTF-8 读取：文件可能已损坏") from None
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             text = data.decode("utf-16")

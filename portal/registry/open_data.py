@@ -20,16 +20,16 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy import exists, func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.extensions import db
 from portal.models import Outfall, RectificationPlan
 from portal.registry import vocabulary as vocab
-from portal.registry.filters import OutfallFilter, overdue_condition
+from portal.registry.filters import OutfallFilter
 
-# Rows fetched from the database per round trip; the download's statements do not grow with it.
+# Outfalls fetched from the database per round trip; each batch costs one more query, for its plans.
 BATCH_SIZE = 1000
 
 YES, NO = "是", "否"
@@ -124,32 +124,25 @@ def records(outfall_filter: OutfallFilter, today: date, page_url: Callable[[str]
             session: Session | None = None) -> Iterator[list[Record]]:
     """The outfalls a filter lets through, in code order, as batches of ``BATCH_SIZE`` records.
 
-    One query, read from a server-side cursor: the statements sent do not grow with the number of
-    outfalls, and only one batch is held in memory at a time. ``page_url`` maps a code to its page;
-    ``session`` defaults to the request's.
+    The outfalls are read from a server-side cursor, and each batch's plans in one more query, so
+    the statements grow with the batches, never with the rows, and one batch at a time is in memory.
+    ``page_url`` maps a code to its page; ``session`` defaults to the request's.
     """
-    # The main plan (the ledger row's) is the outfall's first. Looked up per row through the index on
-    # outfall_id: a cursor reads the first rows at once, where a join to a grouped subquery can make
-    # PostgreSQL plan for a cursor by re-grouping every plan for every outfall.
-    main_plan_id = (
-        select(func.min(RectificationPlan.id)).where(RectificationPlan.outfall_id == Outfall.id)
-        .correlate(Outfall).scalar_subquery()
-    )
-    plan = aliased(RectificationPlan)
-    overdue = exists(
-        select(RectificationPlan.id).where(RectificationPlan.outfall_id == Outfall.id, overdue_condition(today))
-    )
+    # Plans are loaded per batch by outfall id (an index lookup) rather than joined to each row:
+    # PostgreSQL plans a cursor for its first rows, and a per-row "first plan of this outfall"
+    # subquery then costs a scan of every plan for every outfall.
     query = (
         outfall_filter.apply(select(Outfall), today)
-        .add_columns(plan, overdue.label("overdue"))
-        .outerjoin(plan, plan.id == main_plan_id)
-        .options(joinedload(Outfall.town), joinedload(Outfall.water_body), joinedload(Outfall.responsible_party))
+        .options(joinedload(Outfall.town), joinedload(Outfall.water_body), joinedload(Outfall.responsible_party),
+                 selectinload(Outfall.plans))
         .order_by(Outfall.code)
         .execution_options(yield_per=BATCH_SIZE)
     )
-    for partition in (session or db.session).execute(query).partitions():
-        yield [Record(outfall, main, bool(is_overdue), page_url(outfall.code))
-               for outfall, main, is_overdue in partition]
+    for batch in (session or db.session).scalars(query).partitions():
+        # Overdue as the list's filter means it: any of the outfall's plans, not only the main one.
+        yield [Record(outfall, outfall.plan, any(plan.is_overdue(today) for plan in outfall.plans),
+                      page_url(outfall.code))
+               for outfall in batch]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -181,3 +181,28 @@ PHOTO_KINDS = Vocabulary("photo kind", [
     Term("after", "整治后", "After"),
     Term("other", "其他", "Other"),
 ])
+
+# What a citizen reports (DOMAIN.md §4): the types river-chief patrol apps use.
+REPORT_CATEGORIES = Vocabulary("report category", [
+    Term("direct_discharge", "直排/偷排", "Direct or concealed discharge", ("直排", "偷排", "偷排漏排")),
+    Term("dry_weather", "晴天排水", "Discharge in dry weather", ("晴天排污",)),
+    Term("colour_smell", "颜色或气味异常", "Abnormal colour or smell",
+         ("颜色/气味异常", "颜色异常", "气味异常")),
+    Term("new_outfall", "新增排污口", "New unregistered outfall", ("新增排口", "未登记排污口")),
+    Term("signboard", "标识牌缺失或损坏", "Missing or damaged signboard",
+         ("标识牌缺失/损坏", "标识牌缺失", "标识牌损坏")),
+    Term("dead_fish", "死鱼", "Dead fish"),
+    Term("other", "其他", "Other", ("其它",)),
+])
+
+# Where a citizen report stands; the public tracking page shows these.
+REPORT_STATUSES = Vocabulary("report status", [
+    Term("submitted", "待受理", "Received, awaiting acceptance"),
+    Term("accepted", "已受理", "Accepted"),
+    Term("rejected", "不予受理", "Not accepted"),
+    Term("in_progress", "办理中", "Being handled"),
+    Term("resolved", "已办结", "Answered"),
+    Term("confirmed", "已确认解决", "Confirmed fixed by the reporter"),
+    Term("reopened", "已重新打开", "Reopened by the reporter"),
+])
+OPEN_REPORT_STATUSES = frozenset({"submitted", "accepted", "in_progress", "reopened"})

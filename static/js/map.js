@@ -7,7 +7,9 @@
  * and keeps the address bar in step (history.replaceState), so the page can be shared as it is.
  *
  * Hooks for tests: #map[data-state] is "loading", "ready" or "error"; #map[data-outfall-count] is
- * the number of outfalls drawn; popups link to the outfall page with a.map-popup-link.
+ * the number of outfalls drawn; popups link to the outfall page with a.map-popup-link. The optional
+ * layer of published citizen reports (#map-reports-checkbox) sets #map[data-report-count] once loaded;
+ * its popups link to the report's tracking page with a.map-report-link.
  */
 (function () {
   'use strict';
@@ -487,8 +489,91 @@
     if ((event.key === 'Escape' || event.key === 'Esc') && popupIsOpen) map.closePopup();
   });
 
+  // ── Published citizen reports: an optional layer of square markers, fetched when first shown ─────
+  var reportsToggle = document.getElementById('map-reports-toggle');
+  var reportsStatus = document.getElementById('map-reports-status');
+  var reportsLayer = null;
+  var reportsRequest = null;
+  var reportIcon = null;
+
+  function reportPopup(props) {
+    var box = element('div', 'map-popup');
+    box.appendChild(element('h3', null, props.category_label));
+    var facts = element('dl');
+    [[t('report_code'), props.code], [t('report_status'), props.status_label],
+     [t('report_town'), props.town || t('report_district')], [t('report_submitted'), formatDate(props.submitted_on)],
+     [t('report_me_too'), t('report_people', {n: props.me_too_count || 0})]].forEach(function (pair) {
+      facts.appendChild(element('dt', null, pair[0]));
+      facts.appendChild(element('dd', null, pair[1] || t('no_record')));
+    });
+    box.appendChild(facts);
+    var link = element('a', 'map-popup-link map-report-link', t('report_link'));
+    link.href = props.url;
+    box.appendChild(link);
+    return box;
+  }
+
+  function reportMarker(feature) {
+    var props = feature.properties;
+    var coordinates = feature.geometry.coordinates;
+    if (!reportIcon) {
+      var holder = element('div');
+      var body = element('span', 'mk-body', t('report_mark'));
+      body.setAttribute('aria-hidden', 'true');
+      holder.appendChild(body);
+      reportIcon = L.divIcon({className: 'mk mk-report', html: holder.innerHTML, iconSize: [24, 24],
+                              iconAnchor: [12, 12], popupAnchor: [0, -12]});
+    }
+    var title = t('report_title', {code: props.code, category: props.category_label, status: props.status_label});
+    var marker = L.marker([coordinates[1], coordinates[0]], {
+      icon: reportIcon, title: title, alt: title, keyboard: true, riseOnHover: true, zIndexOffset: 500
+    });
+    marker.bindPopup(function () { return reportPopup(props); }, {maxWidth: 300, minWidth: 200});
+    return marker;
+  }
+
+  function loadReports() {
+    if (!reportsRequest) {
+      reportsStatus.textContent = t('reports_loading');
+      reportsRequest = fetchJson(data.reportsUrl).then(function (collection) {
+        var shown = collection.features || [];
+        reportsLayer = L.layerGroup(shown.map(reportMarker));
+        mapElement.setAttribute('data-report-count', String(shown.length));
+        reportsStatus.textContent = shown.length ? t('reports_loaded', {n: shown.length}) : t('reports_none');
+        return reportsLayer;
+      }).catch(function (error) {
+        reportsRequest = null;  // switching the layer on again tries again
+        reportsStatus.textContent = t('reports_error');
+        throw error;
+      });
+    }
+    return reportsRequest;
+  }
+
+  if (reportsToggle && reportsStatus && data.reportsUrl) {
+    var reportsBox = element('input');
+    reportsBox.type = 'checkbox';
+    reportsBox.id = 'map-reports-checkbox';
+    var reportsLabel = element('label', null, t('reports_layer'));
+    reportsLabel.htmlFor = reportsBox.id;
+    reportsToggle.appendChild(reportsBox);
+    reportsToggle.appendChild(reportsLabel);
+    reportsToggle.hidden = false;
+    reportsBox.addEventListener('change', function () {
+      if (reportsBox.checked) {
+        loadReports().then(function (layer) {
+          if (reportsBox.checked) layer.addTo(map);
+        }).catch(function () { reportsBox.checked = false; });
+      } else if (reportsLayer) {
+        map.removeLayer(reportsLayer);
+        reportsStatus.textContent = '';
+      }
+    });
+  }
+
   // For the browser tests and for anyone debugging in a console.
-  window.portalMap = {map: map, clusters: clusters, markers: function () { return markersByCode; }};
+  window.portalMap = {map: map, clusters: clusters, markers: function () { return markersByCode; },
+                      reports: function () { return reportsLayer; }};
 
   // The form holds the filter as the server read it (values it could not read are dropped), so the
   // map shows what the page's counts count.

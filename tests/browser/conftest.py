@@ -57,7 +57,7 @@ def live_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     with scratch_database(folder, "portal_browser") as url:
         os.environ["PORTAL_INSTANCE_PATH"] = str(folder / "instance")
-        app = create_app({"SECRET_KEY": "browser-tests", "DATABASE_URL": url, "BASEMAP": "none"})
+        app = create_app({"SECRET_KEY": "browser-tests", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "DATABASE_URL": url, "BASEMAP": "none"})
         with app.app_context():
             upgrade()
             demo.seed()

@@ -208,16 +208,16 @@ def test_no_basemap_at_all(app, client):
 def test_a_wrong_basemap_setting_stops_the_start(monkeypatch, tmp_path, settings, problem):
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
     with pytest.raises(ConfigError, match=problem):
-        create_app({"SECRET_KEY": "k", **settings})
+        create_app({"SECRET_KEY": "k", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", **settings})
 
 
 def test_basemap_settings_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("PORTAL_BASEMAP", "tianditu")
     monkeypatch.setenv("PORTAL_TIANDITU_KEY", "1234567890")  # read as JSON: a number, kept as the key text
-    app = create_app({"SECRET_KEY": "k"})
+    app = create_app({"SECRET_KEY": "k", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
     assert (app.config["BASEMAP"], app.config["TIANDITU_KEY"]) == ("tianditu", "1234567890")
-    assert create_app({"SECRET_KEY": "k", "BASEMAP": "none"}).config["BASEMAP"] == "none"
+    assert create_app({"SECRET_KEY": "k", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "BASEMAP": "none"}).config["BASEMAP"] == "none"
 
 
 # --- the page without JavaScript ------------------------------------------------------------------------------

@@ -478,3 +478,9 @@ def test_more_spellings_of_measures_and_statuses(app, tmp_path, measure, status,
     import_ledger(write_xlsx(tmp_path / "m.xlsx", [row(整治类型=measure, 整治进展=status)]))
     plan = outfall("HZ-T-0001").plan
     assert (plan.measure, plan.status) == expected
+
+
+def test_csv_with_a_utf8_mark_but_broken_bytes_is_refused(app, tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "排污口编码,排污口名称\n".encode() + b"\xff\xfe\xfa")
+    assert "UTF-8" in rejected(path).report()

@@ -1,0 +1,111 @@
+"""Citizen reports of illegal discharge (公众监督举报): the report, its photos, its timeline, "me too"s.
+
+The reporter's name, telephone and e-mail are stored only encrypted (``portal.reports.privacy``),
+and no public page, feed, export or API reads those columns.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.types import UTCDateTime, utcnow
+
+
+class Report(db.Model):
+    """One citizen report, from submission to the reporter's confirmation."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Short, non-sequential, unambiguous: what the reporter quotes on the telephone.
+    tracking_code: Mapped[str] = mapped_column(String(16), unique=True)
+    # SHA-256 of the secret in the reporter's private link; the secret itself is never stored.
+    secret_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    category: Mapped[str] = mapped_column(String(24))  # vocabulary.REPORT_CATEGORIES
+    description: Mapped[str] = mapped_column(Text)
+    observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    # How the position was given: pin, device, photo, outfall or address (text only).
+    location_source: Mapped[str] = mapped_column(String(16), default="pin")
+    address_text: Mapped[str | None] = mapped_column(String(300))
+    outfall_id: Mapped[int | None] = mapped_column(ForeignKey("outfall.id"), index=True)
+
+    # Where the report went, and why (routing.Routing.reasons, one per line).
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("town.id"), index=True)
+    water_body_id: Mapped[int | None] = mapped_column(ForeignKey("water_body.id"))
+    department: Mapped[str | None] = mapped_column(String(64))
+    chief_id: Mapped[int | None] = mapped_column(ForeignKey("river_chief.id"))
+    routing_reasons: Mapped[str | None] = mapped_column(Text)
+
+    # Encrypted contact (Fernet tokens); None when not given.
+    reporter_name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reporter_phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reporter_email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    # The reporter's choice (publish without personal data) and the staff's decision after review.
+    publication_allowed: Mapped[bool] = mapped_column(default=False)
+    published: Mapped[bool] = mapped_column(default=False, index=True)
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)  # REPORT_STATUSES
+    accept_due: Mapped[date | None] = mapped_column(Date)
+    finish_due: Mapped[date | None] = mapped_column(Date)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rating: Mapped[int | None] = mapped_column()
+    me_too_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    outfall = relationship("Outfall")
+    town = relationship("Town")
+    water_body = relationship("WaterBody")
+    chief = relationship("RiverChief")
+    photos = relationship("ReportPhoto", back_populates="report", order_by="ReportPhoto.id",
+                          cascade="all, delete-orphan")
+    updates = relationship("ReportUpdate", back_populates="report",
+                           order_by="ReportUpdate.occurred_at, ReportUpdate.id", cascade="all, delete-orphan")
+
+
+class ReportPhoto(db.Model):
+    """A photo attached to a report, cleaned of all metadata before it was stored."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    thumbnail_key: Mapped[str] = mapped_column(String(200), unique=True)
+    width: Mapped[int] = mapped_column()
+    height: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    # Photos are shown in public only with a published report, after staff review.
+    added_by: Mapped[str] = mapped_column(String(16), default="reporter")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    report = relationship("Report", back_populates="photos")
+
+
+class ReportUpdate(db.Model):
+    """One entry of a report's timeline: a status change, a response, something the reporter added."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(24))  # status | response | reporter_added | confirmed | reopened | rated
+    status: Mapped[str | None] = mapped_column(String(16))  # the status the report moved to, if it moved
+    text: Mapped[str | None] = mapped_column(Text)
+    # Whether anyone may read it on the public tracking page; what the reporter adds never is.
+    public: Mapped[bool] = mapped_column(default=True)
+    author: Mapped[str] = mapped_column(String(16), default="system")  # reporter | staff | system
+
+    report = relationship("Report", back_populates="updates")
+
+
+class MeToo(db.Model):
+    """Someone else saw the same problem and said so instead of filing a duplicate."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    # A keyed hash of the visitor's address, so one person counts once; not reversible to the address.
+    visitor_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

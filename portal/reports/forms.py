@@ -1,0 +1,105 @@
+"""The report form. Its field names are a contract with partner apps: lat, lon, outfall, category,
+description, observed_at, photos, reporter_name, reporter_phone, reporter_email, anonymous, public,
+consent, csrf_token (plus address, the honeypot ``website`` and the ``preview`` button)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, MultipleFileField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from portal.registry import vocabulary as vocab
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+OBSERVED_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+
+
+def _coordinate(low: float, high: float, name):
+    def check(form, field):
+        if not field.data:
+            return
+        try:
+            value = float(field.data)
+        except ValueError:
+            raise ValidationError(_l("%(name)s 应为数字（十进制度）。", name=name)) from None
+        if not low <= value <= high:
+            raise ValidationError(_l("%(name)s 超出范围。", name=name))
+    return check
+
+
+class ReportForm(FlaskForm):
+    """What a resident tells us about a discharge; see the module docstring for the field contract."""
+
+    lat = StringField(_l("纬度"), validators=[Optional(), _coordinate(-90, 90, _l("纬度"))])
+    lon = StringField(_l("经度"), validators=[Optional(), _coordinate(-180, 180, _l("经度"))])
+    outfall = StringField(_l("排污口编码"), validators=[Optional(), Length(max=64)])
+    address = StringField(_l("地点描述"), validators=[Optional(), Length(max=300)])
+    category = SelectField(_l("问题类型"), validators=[DataRequired(_l("请选择问题类型。"))])
+    description = TextAreaField(_l("情况描述"), validators=[
+        DataRequired(_l("请描述您看到的情况。")), Length(max=4000, message=_l("描述最多 4000 字。"))])
+    observed_at = StringField(_l("发现时间"), validators=[Optional()])
+    photos = MultipleFileField(_l("照片"))
+    reporter_name = StringField(_l("姓名"), validators=[Optional(), Length(max=50)])
+    reporter_phone = StringField(_l("手机号码"), validators=[Optional(), Length(max=20)])
+    reporter_email = StringField(_l("电子邮箱"), validators=[Optional(), Length(max=200)])
+    anonymous = BooleanField(_l("匿名举报"))
+    public = BooleanField(_l("同意在工作人员审核后公开这份举报（不含个人信息）"))
+    consent = BooleanField(_l("我已阅读并同意隐私说明"), validators=[
+        DataRequired(_l("请阅读隐私说明并勾选同意，才能提交。"))])
+    # Left empty by people; filled by bots that fill every field.
+    website = StringField(_l("网站（请勿填写）"), validators=[Optional()])
+    preview = SubmitField(_l("预览"))
+    submit = SubmitField(_l("提交举报"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category.choices = [("", _l("请选择"))] + [(t.code, vocab.REPORT_CATEGORIES.display(t.code))
+                                                       for t in vocab.REPORT_CATEGORIES]
+
+    def validate_reporter_phone(self, field):
+        """Chinese mobile (13904571234) or landline (0457-3312345) numbers."""
+        if field.data and not self.anonymous.data:
+            number = re.sub(r"[\s()（）]", "", field.data)
+            if not (MOBILE.match(number) or LANDLINE.match(number)):
+                raise ValidationError(_l("请填写有效的手机号码（11 位，如 13904571234）或固定电话（如 0457-3312345）。"))
+
+    def validate_reporter_email(self, field):
+        """A plausible e-mail address."""
+        if field.data and not self.anonymous.data and not EMAIL.match(field.data.strip()):
+            raise ValidationError(_l("请填写有效的电子邮箱地址。"))
+
+    def validate_observed_at(self, field):
+        """A date-time not in the future."""
+        if field.data and self.observed_time() is None:
+            raise ValidationError(_l("发现时间格式应为 2026-11-29 14:30。"))
+        observed = self.observed_time()
+        if observed and observed > datetime.now(observed.tzinfo):
+            raise ValidationError(_l("发现时间不能晚于现在。"))
+
+    def validate_lon(self, field):
+        """Latitude and longitude come together."""
+        if bool(self.lat.data) != bool(self.lon.data):
+            raise ValidationError(_l("经度和纬度须同时填写。"))
+
+    def observed_time(self) -> datetime | None:
+        """The observation time as an aware datetime in the district's zone, if given and readable."""
+        text = (self.observed_at.data or "").strip()
+        for pattern in OBSERVED_FORMATS:
+            try:
+                return datetime.strptime(text, pattern).replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+            except ValueError:
+                continue
+        return None
+
+    def position(self) -> tuple[float, float] | None:
+        """(lat, lon) when both were given."""
+        if self.lat.data and self.lon.data:
+            return round(float(self.lat.data), 6), round(float(self.lon.data), 6)
+        return None

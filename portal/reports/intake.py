@@ -1,0 +1,224 @@
+"""Report intake, a pipeline of named steps: check photos → locate → route → save → notify.
+
+``submit`` writes the report, its timeline entry and its outgoing messages in ONE transaction
+(the outbox), and moves the photos into place only after that commit succeeds: a failed
+submission leaves no row and no file behind. Nothing is sent from inside the citizen's request.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from portal import notify
+from portal.extensions import db
+from portal.models import Outfall, Report, ReportPhoto, ReportUpdate, Town
+from portal.models.types import utcnow
+from portal.photos import CleanPhoto, PhotoRejected, inspect_and_clean, staged_photos, storage_for
+from portal.registry import vocabulary as vocab
+from portal.reports import privacy
+from portal.routing import route_report
+
+
+@dataclass
+class Submission:
+    """What the resident sent, already checked field by field by the form."""
+
+    category: str
+    description: str
+    observed_at: datetime | None = None
+    position: tuple[float, float] | None = None  # (lat, lon)
+    address: str | None = None
+    outfall_code: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    anonymous: bool = False
+    publication_allowed: bool = False
+    photos: list[CleanPhoto] = field(default_factory=list)
+
+
+class SubmissionRefused(ValueError):
+    """The submission cannot be accepted as it is; the message says why, in Chinese."""
+
+
+def clean_photos(uploads: list[bytes]) -> list[CleanPhoto]:
+    """Check and clean every uploaded photo, or refuse naming the photo at fault (第 2 张照片：…)."""
+    config = current_app.config
+    if len(uploads) > config["REPORT_PHOTO_LIMIT"]:
+        raise SubmissionRefused(f"最多可附 {config['REPORT_PHOTO_LIMIT']} 张照片，您选择了 {len(uploads)} 张。")
+    cleaned = []
+    for number, data in enumerate(uploads, start=1):
+        try:
+            cleaned.append(inspect_and_clean(data, max_bytes=config["REPORT_PHOTO_MAX_BYTES"],
+                                             zone=config["TIMEZONE"]))
+        except PhotoRejected as rejected:
+            raise SubmissionRefused(f"第 {number} 张照片：{rejected.message_zh}") from None
+    return cleaned
+
+
+def suggestions(photos: list[CleanPhoto]) -> dict:
+    """Position and time read from the photos before their metadata was stripped, to offer the resident."""
+    gps = next((p.gps for p in photos if p.gps), None)
+    taken = next((p.taken_at for p in photos if p.taken_at), None)
+    return {"position": gps, "taken_at": taken}
+
+
+def find_outfall(code: str | None) -> Outfall | None:
+    """The registered outfall a report names, by its code or national code."""
+    if not code:
+        return None
+    code = code.strip()
+    return db.session.scalar(select(Outfall).where((Outfall.code == code) | (Outfall.national_code == code)))
+
+
+def submit(submission: Submission, *, now: datetime | None = None) -> tuple[Report, str]:
+    """Save a report with its photos and outgoing messages; return it and the private-link secret."""
+    now = now or utcnow()
+    outfall = find_outfall(submission.outfall_code)
+    if submission.outfall_code and outfall is None:
+        raise SubmissionRefused(f"找不到编码为“{submission.outfall_code}”的排污口，请核对编码或改用地图定位。")
+    position, source = _locate(submission, outfall)
+    if position is None and not (submission.address or "").strip():
+        raise SubmissionRefused("请告诉我们地点：在地图上点选、使用手机定位、选择排污口，或填写地点描述。")
+    if submission.category not in vocab.REPORT_CATEGORIES:
+        raise SubmissionRefused("请选择问题类型。")
+
+    lat, lon = position if position else (None, None)
+    routing = route_report(lat, lon, outfall, submission.category, at=now)
+    secret, secret_digest = privacy.new_secret()
+    anonymous = submission.anonymous
+    today = now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    accept_due = add_working_days(today, current_app.config["REPORT_ACCEPT_WORKING_DAYS"])
+    observed = submission.observed_at or suggestions(submission.photos)["taken_at"]
+    report = Report(
+        tracking_code=_unused_tracking_code(), secret_digest=secret_digest, category=submission.category,
+        description=submission.description.strip(), observed_at=observed, latitude=lat, longitude=lon,
+        location_source=source, address_text=(submission.address or "").strip() or None, outfall=outfall,
+        town_id=routing.town_id, water_body_id=routing.water_body_id, department=routing.department,
+        chief_id=routing.chief_id, routing_reasons="\n".join(routing.reasons),
+        reporter_name_sealed=None if anonymous else privacy.seal(submission.name),
+        reporter_phone_sealed=None if anonymous else privacy.seal(submission.phone),
+        reporter_email_sealed=None if anonymous else privacy.seal(submission.email),
+        anonymous=anonymous, publication_allowed=submission.publication_allowed, consent_at=now,
+        status="submitted", accept_due=accept_due,
+        finish_due=accept_due + timedelta(days=current_app.config["REPORT_FINISH_DAYS"]),
+        created_at=now, updated_at=now,
+    )
+    report.updates.append(ReportUpdate(kind="status", status="submitted", occurred_at=now, author="system",
+                                       text="已收到举报，等待受理。"))
+    db.session.add(report)
+    try:
+        with staged_photos(storage_for(current_app)) as batch:
+            for photo in submission.photos:
+                image, thumbnail = batch.stage(photo.image), batch.stage(photo.thumbnail)
+                report.photos.append(ReportPhoto(storage_key=image.key, thumbnail_key=thumbnail.key, width=photo.width,
+                                                 height=photo.height, sha256=photo.sha256, created_at=now))
+            db.session.flush()
+            _enqueue_notifications(report)
+            batch.commit_after(db.session.commit)
+    except Exception:
+        db.session.rollback()
+        raise
+    return report, secret
+
+
+def _locate(submission: Submission, outfall: Outfall | None):
+    """The report's position and where it came from: the resident's pin, the outfall, or a photo."""
+    if submission.position:
+        return submission.position, "pin"
+    if outfall is not None and outfall.latitude is not None:
+        return (outfall.latitude, outfall.longitude), "outfall"
+    gps = suggestions(submission.photos)["position"]
+    if gps:
+        return gps, "photo"
+    return None, "address"
+
+
+def _unused_tracking_code() -> str:
+    """A tracking code no report has yet (a clash is astronomically rare, but checked)."""
+    while True:
+        code = privacy.new_tracking_code()
+        if db.session.scalar(select(Report.id).where(Report.tracking_code == code)) is None:
+            return code
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The date ``days`` working days (Monday–Friday) after ``start``; public holidays are not known."""
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+def _enqueue_notifications(report: Report) -> None:
+    """Queue the messages to the handling town and the group robots, in the report's transaction.
+
+    They say what and where, and link to the public tracking page; never who reported it.
+    """
+    config = current_app.config
+    town = db.session.get(Town, report.town_id) if report.town_id else None
+    town_name = town.name if town else "区生态环境局"
+    link = _absolute(url_for("reports.track", code=report.tracking_code))
+    where = (f"{report.latitude:.5f}, {report.longitude:.5f}" if report.latitude is not None
+             else report.address_text or "")
+    text = (f"新举报 {report.tracking_code}：{vocab.REPORT_CATEGORIES.label(report.category)}\n"
+            f"承办：{town_name} · {report.department}\n地点：{where}\n"
+            f"受理期限：{report.accept_due:%Y-%m-%d}\n{report.description[:300]}\n{link}")
+    topic = f"report:{report.tracking_code}"
+    recipients = list(config["REPORT_NOTIFY_EMAILS"].get(town.name if town else "", []))
+    recipients += [a for a in config["REPORT_NOTIFY_EMAILS"].get("*", []) if a not in recipients]
+    for address in recipients:
+        notify.enqueue_email(address, f"新举报 {report.tracking_code}（{town_name}）", text, topic=topic)
+    for url in config["REPORT_NOTIFY_WEBHOOKS"]:
+        notify.enqueue_webhook(url, notify.group_robot_text(text), topic=topic)
+
+
+def _absolute(path: str) -> str:
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return base.rstrip("/") + path if base else url_for("public.home", _external=True).rstrip("/") + path
+
+
+def nearby_open_reports(lat: float, lon: float, *, now: datetime | None = None) -> list[tuple[Report, float]]:
+    """Open reports within REPORT_DUPLICATE_METRES of a point from the last REPORT_DUPLICATE_DAYS, nearest first."""
+    config = current_app.config
+    now = now or utcnow()
+    radius = config["REPORT_DUPLICATE_METRES"]
+    dlat = radius / 111_320
+    dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    candidates = db.session.scalars(
+        select(Report).where(
+            Report.status.in_(vocab.OPEN_REPORT_STATUSES),
+            Report.created_at >= now - timedelta(days=config["REPORT_DUPLICATE_DAYS"]),
+            Report.latitude.between(lat - dlat, lat + dlat), Report.longitude.between(lon - dlon, lon + dlon),
+        )
+    ).all()
+    found = [(report, _metres(lat, lon, report.latitude, report.longitude)) for report in candidates]
+    return sorted([(r, d) for r, d in found if d <= radius], key=lambda pair: pair[1])
+
+
+def _metres(lat1, lon1, lat2, lon2) -> float:
+    """Great-circle distance (haversine) in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+
+
+def add_me_too(report: Report, visitor_address: str) -> bool:
+    """Count someone else seeing the same problem, once per visitor; True if it was counted now."""
+    from portal.models import MeToo
+
+    digest = privacy.visitor_digest(visitor_address)
+    already = db.session.scalar(select(MeToo.id).where(MeToo.report_id == report.id, MeToo.visitor_digest == digest))
+    if already:
+        return False
+    db.session.add(MeToo(report_id=report.id, visitor_digest=digest))
+    report.me_too_count = (report.me_too_count or 0) + 1
+    db.session.commit()
+    return True

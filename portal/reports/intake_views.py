@@ -1,0 +1,141 @@
+"""The report form: /reports/new (with a preview), "me too", and the confirmation page."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from portal.extensions import limiter
+from portal.registry import vocabulary as vocab
+from portal.reports import bp, intake
+from portal.reports.forms import ReportForm
+from portal.reports.tracking import find_by_code
+
+NEW_REPORT_KEY = "new_report"  # session key: the private link is shown once, right after submitting
+
+
+def _rate_limit() -> str:
+    return current_app.config["REPORT_RATE_LIMIT"]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@limiter.limit(_rate_limit, methods=["POST"], error_message="提交过于频繁")
+def new_report():
+    """The form; a POST previews or submits, and any refusal keeps what the resident typed."""
+    form = ReportForm()
+    if request.method == "GET":
+        form.outfall.data = request.args.get("outfall", "")[:64]
+        form.lat.data, form.lon.data = request.args.get("lat", ""), request.args.get("lon", "")
+        outfall = intake.find_outfall(form.outfall.data)
+        return _render(form, outfall=outfall)
+    if form.website.data:
+        return _render(form, error="提交未被接受。", status=400)
+    if not form.validate():
+        return _render(form, status=400)
+    uploads = _read_uploads()
+    try:
+        photos = intake.clean_photos(uploads)
+    except intake.SubmissionRefused as refused:
+        return _render(form, error=str(refused), status=400)
+    hints = intake.suggestions(photos)
+    if form.preview.data:
+        # A preview cannot carry files across requests: say so rather than lose them silently.
+        if hints["position"] and not form.position():
+            form.lat.data, form.lon.data = (f"{v:.6f}" for v in hints["position"])
+        if hints["taken_at"] and not form.observed_at.data:
+            form.observed_at.data = hints["taken_at"].strftime("%Y-%m-%dT%H:%M")
+        return _render(form, preview=True, photo_count=len(photos), hints=hints)
+    submission = intake.Submission(
+        category=form.category.data, description=form.description.data, observed_at=form.observed_time(),
+        position=form.position(), address=form.address.data, outfall_code=form.outfall.data or None,
+        name=form.reporter_name.data, phone=form.reporter_phone.data, email=form.reporter_email.data,
+        anonymous=form.anonymous.data, publication_allowed=form.public.data, photos=photos,
+    )
+    try:
+        report, secret = intake.submit(submission)
+    except intake.SubmissionRefused as refused:
+        return _render(form, error=str(refused), status=400)
+    session[NEW_REPORT_KEY] = {"code": report.tracking_code, "secret": secret}
+    return redirect(url_for("reports.submitted", code=report.tracking_code), code=303)
+
+
+def _read_uploads() -> list[bytes]:
+    """The uploaded photos' bytes; the spooled temporary files are closed at once."""
+    uploads = []
+    for upload in request.files.getlist("photos"):
+        try:
+            data = upload.read()
+        finally:
+            upload.close()
+        if data:
+            uploads.append(data)
+    return uploads
+
+
+def _render(form, status=200, **context):
+    """The form page, with the duplicates near the chosen point and the preview when asked for."""
+    position = form.position() if not form.errors.get("lat") and not form.errors.get("lon") else None
+    nearby = intake.nearby_open_reports(*position) if position else []
+    outfall = context.pop("outfall", None) or intake.find_outfall(form.outfall.data)
+    return render_template("reports/new.html", form=form, nearby=nearby, outfall=outfall,
+                           categories=vocab.REPORT_CATEGORIES, **context), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error):
+    """A request over MAX_CONTENT_LENGTH cannot be read at all, so only the message can be kept."""
+    from portal.reports.tracking_views import too_large_on_private_page
+
+    answer = too_large_on_private_page()  # the reporter adding photos on their private page
+    if answer is not None:
+        return answer
+    limit_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    message = (f"上传的内容过大（最多约 {limit_mb} MB，每张照片最多 "
+               f"{current_app.config['REPORT_PHOTO_MAX_BYTES'] // (1024 * 1024)} MB）。请减少或压缩照片后重试。")
+    return _render(ReportForm(formdata=None), error=message, status=413)
+
+
+@bp.errorhandler(429)
+def too_many(_error):
+    """Too many submissions from one address: refuse, keeping what was typed."""
+    form = ReportForm()
+    return _render(form, error="提交过于频繁，请稍后再试。如情况紧急，请拨打举报电话。", status=429)
+
+
+@bp.get("/<code>/submitted")
+def submitted(code: str):
+    """The confirmation: the tracking code, and — once, for the reporter — the private link."""
+    report = find_by_code(code)
+    if report is None:
+        abort(404)
+    new = session.get(NEW_REPORT_KEY)
+    secret = new["secret"] if new and new.get("code") == report.tracking_code else None
+    response = current_app.make_response(render_template("reports/submitted.html", report=report, secret=secret))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.post("/<code>/me-too")
+def me_too(code: str):
+    """"I saw this too" on an open report, instead of filing a duplicate."""
+    report = find_by_code(code)
+    if report is None or report.status not in vocab.OPEN_REPORT_STATUSES:
+        abort(404)
+    counted = intake.add_me_too(report, request.remote_addr or "")
+    flash("已记录：您也看到了这个问题。" if counted else "您已经对这份举报表示过“我也看到了”。")
+    return redirect(url_for("reports.track", code=report.tracking_code), code=303)
+
+
+@bp.get("/nearby.json")
+def nearby():
+    """Open reports near a point, for the form's duplicate check (no personal data)."""
+    try:
+        lat, lon = float(request.args["lat"]), float(request.args["lon"])
+    except (KeyError, ValueError):
+        return jsonify({"reports": []}), 400
+    return jsonify({"reports": [{
+        "code": report.tracking_code, "category": vocab.REPORT_CATEGORIES.display(report.category),
+        "status": vocab.REPORT_STATUSES.display(report.status), "metres": round(distance),
+        "me_too": report.me_too_count, "url": url_for("reports.track", code=report.tracking_code),
+        "me_too_url": url_for("reports.me_too", code=report.tracking_code),
+    } for report, distance in intake.nearby_open_reports(lat, lon)]})

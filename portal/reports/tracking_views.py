@@ -1,0 +1,251 @@
+"""Tracking: the public status page, the reporter's private page, and the published reports.
+
+Views parse the request, call one function of ``portal.reports.tracking``, and render or redirect;
+who may see what is decided there. The private page's address carries the secret, so its responses
+are never cached and never send a Referer.
+"""
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from portal import photos as photo_pipeline
+from portal.registry import queries
+from portal.reports import bp, tracking
+from portal.reports.tracking_forms import AddInformationForm, ConfirmForm, RateForm, ReopenForm
+
+REPORTS_PER_PAGE = 50
+PUBLIC_PHOTO_MAX_AGE = 300  # seconds: a report taken off the public list stops showing its photos soon
+PRIVATE_ENDPOINTS = frozenset({
+    "reports.private", "reports.private_photo", "reports.add_information", "reports.confirm_fixed",
+    "reports.reopen", "reports.rate",
+})
+
+
+@bp.get("")
+def report_list():
+    """The published reports, newest first, with a tracking-code lookup (``?code=``)."""
+    code = request.args.get("code")
+    lookup_failed = False
+    if code is not None:
+        report = tracking.find_by_code(code)
+        if report is not None:
+            return redirect(url_for(".track", code=report.tracking_code), 303)
+        lookup_failed = True
+    page = max(request.args.get("page", 1, type=int), 1)
+    pagination = tracking.published_reports(page=page, per_page=REPORTS_PER_PAGE)
+    return render_template("reports/list.html", pagination=pagination, code=code or "",
+                           lookup_failed=lookup_failed)
+
+
+@bp.get("/<code>")
+def track(code: str):
+    """A report's public status page: timeline, handling town and department, deadlines; nothing personal."""
+    report = tracking.find_by_code(code)
+    if report is None:
+        abort(404)
+    if code != report.tracking_code:
+        return redirect(url_for(".track", code=report.tracking_code), 301)
+    response = make_response(render_template("reports/track.html", report=tracking.public_view(report)))
+    if not report.published:
+        response.headers["X-Robots-Tag"] = "noindex"  # reachable by its code, not meant for search engines
+    return response
+
+
+@bp.get("/<code>/photos/<int:photo_id>")
+def public_photo(code: str, photo_id: int):
+    """A photo of a published report (``?thumb=1`` for its thumbnail); 404 for any other."""
+    report = tracking.find_by_code(code)
+    photo = report and tracking.photo_of(report, photo_id, private=False)
+    if not photo:
+        abort(404)
+    response = _photo_response(photo)
+    response.cache_control.public = True
+    response.cache_control.max_age = PUBLIC_PHOTO_MAX_AGE
+    return response
+
+
+@bp.get("/<code>/private/<secret>")
+def private(code: str, secret: str):
+    """The reporter's own page: their report, photos and contact, the full timeline, and their actions."""
+    return _private_page(_private_report(code, secret), secret)
+
+
+@bp.get("/<code>/private/<secret>/photos/<int:photo_id>")
+def private_photo(code: str, secret: str, photo_id: int):
+    """Any photo of the reporter's own report (``?thumb=1`` for its thumbnail)."""
+    photo = tracking.photo_of(_private_report(code, secret), photo_id, private=True)
+    if photo is None:
+        abort(404)
+    return _photo_response(photo)
+
+
+@bp.post("/<code>/private/<secret>/information")
+def add_information(code: str, secret: str):
+    """The reporter adds a note and/or photos; refused photos leave nothing stored and keep the text."""
+    report = _private_report(code, secret)
+    form = AddInformationForm()
+    if not form.validate_on_submit():
+        return _refused(report, secret, form, "information")
+    cleaned, problems = _clean_photos(request.files.getlist(form.photos.name))
+    if problems:
+        return _refused(report, secret, form, "information", problems)
+    try:
+        tracking.add_information(report, form.text.data, cleaned, storage=photo_pipeline.storage_for(current_app))
+    except tracking.ReportActionRefused as refusal:
+        return _refused(report, secret, form, "information", [refusal.message])
+    flash(_("已收到您补充的信息，已转给承办单位。"), "success")
+    return _back(code, secret)
+
+
+@bp.post("/<code>/private/<secret>/confirm")
+def confirm_fixed(code: str, secret: str):
+    """The reporter confirms the problem is fixed."""
+    report = _private_report(code, secret)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _refused(report, secret, form, "confirm")
+    try:
+        tracking.confirm_fixed(report)
+    except tracking.ReportActionRefused as refusal:
+        return _refused(report, secret, form, "confirm", [refusal.message])
+    flash(_("感谢您的确认。这份举报已标记为问题已解决。"), "success")
+    return _back(code, secret)
+
+
+@bp.post("/<code>/private/<secret>/reopen")
+def reopen(code: str, secret: str):
+    """The reporter reopens the report, with the reason."""
+    report = _private_report(code, secret)
+    form = ReopenForm()
+    if not form.validate_on_submit():
+        return _refused(report, secret, form, "reopen")
+    try:
+        tracking.reopen(report, form.reason.data)
+    except tracking.ReportActionRefused as refusal:
+        return _refused(report, secret, form, "reopen", [refusal.message])
+    flash(_("举报已重新打开，承办单位会继续办理。"), "success")
+    return _back(code, secret)
+
+
+@bp.post("/<code>/private/<secret>/rate")
+def rate(code: str, secret: str):
+    """The reporter rates the handling."""
+    report = _private_report(code, secret)
+    form = RateForm()
+    if not form.validate_on_submit():
+        return _refused(report, secret, form, "rate")
+    try:
+        tracking.rate(report, form.stars.data, form.comment.data)
+    except tracking.ReportActionRefused as refusal:
+        return _refused(report, secret, form, "rate", [refusal.message])
+    flash(_("感谢您的评价。"), "success")
+    return _back(code, secret)
+
+
+@bp.after_request
+def protect_private_pages(response: Response) -> Response:
+    """Keep the private link's secret out of caches, other sites' logs and search engines."""
+    if request.endpoint in PRIVATE_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.errorhandler(404)
+def report_not_found(_error):
+    """A Chinese 'no such report' page, with the tracking-code lookup."""
+    return render_template("reports/not_found.html"), 404
+
+
+def too_large_on_private_page():
+    """For the blueprint's 413 handler: the private page again, with the reason, when the request was
+    the reporter adding photos through their private link; None for any other request.
+
+    A body over MAX_CONTENT_LENGTH cannot be read, so nothing the reporter typed can be kept.
+    """
+    if request.endpoint != "reports.add_information":
+        return None
+    secret = (request.view_args or {}).get("secret", "")
+    report = tracking.find_private((request.view_args or {}).get("code", ""), secret)
+    if report is None:
+        return None
+    limit_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    problem = _("上传的内容过大（最多约 %(mb)s MB）。请减少或压缩照片后重试。", mb=limit_mb)
+    return _private_page(report, secret, problems=[problem], failed="information", status=413)
+
+
+# Helpers ----------------------------------------------------------------------------------------------
+
+
+def _private_report(code: str, secret: str):
+    """The report this private link opens, or 404 (a wrong secret looks like no report at all)."""
+    report = tracking.find_private(code, secret)
+    if report is None:
+        abort(404)
+    return report
+
+
+def _private_page(report, secret: str, forms: dict | None = None, problems: list[str] | None = None,
+                  failed: str | None = None, status: int = 200):
+    """Render the private page, with the forms as submitted when one was refused."""
+    forms = forms or {}
+    forms.setdefault("information", AddInformationForm(formdata=None))
+    forms.setdefault("confirm", ConfirmForm(formdata=None))
+    forms.setdefault("reopen", ReopenForm(formdata=None))
+    forms.setdefault("rate", RateForm(formdata=None))
+    html = render_template("reports/private.html", report=tracking.private_view(report, queries.today()),
+                           secret=secret, forms=forms, problems=problems or [], failed=failed)
+    return html, status
+
+
+def _refused(report, secret: str, form, name: str, problems: list[str] | None = None):
+    """The private page again, status 422, with the refusal and what the reporter typed."""
+    problems = list(problems or [])
+    if form.errors.get("csrf_token"):
+        problems.append(_("页面已过期或提交不完整，请重新提交。"))
+    return _private_page(report, secret, forms={name: form}, problems=problems, failed=name, status=422)
+
+
+def _back(code: str, secret: str):
+    """303 back to the private page, where the flashed message is shown."""
+    return redirect(url_for(".private", code=code, secret=secret), 303)
+
+
+def _clean_photos(files) -> tuple[list[photo_pipeline.CleanPhoto], list[str]]:
+    """Each uploaded photo verified and cleaned; refusals as messages naming the photo by its place."""
+    cleaned, problems = [], []
+    max_bytes = current_app.config.get("REPORT_PHOTO_MAX_BYTES", photo_pipeline.MAX_BYTES)
+    files = [f for f in files if f and (f.filename or f.content_length)]
+    for number, upload in enumerate(files, start=1):
+        data = upload.stream.read(max_bytes + 1)  # enough to tell that it is too large
+        try:
+            cleaned.append(photo_pipeline.inspect_and_clean(data, max_bytes=max_bytes,
+                                                            zone=current_app.config["TIMEZONE"]))
+        except photo_pipeline.PhotoRejected as rejected:
+            problems.append(_("第 %(n)s 张照片：%(reason)s", n=number, reason=rejected.message_zh))
+    return cleaned, problems
+
+
+def _photo_response(photo) -> Response:
+    """The photo's cleaned JPEG (or ``?thumb=1`` its thumbnail) from the photo storage."""
+    key = photo.thumbnail_key if request.args.get("thumb") == "1" else photo.storage_key
+    try:
+        data = photo_pipeline.storage_for(current_app).open(key)
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    response = Response(data, mimetype=photo_pipeline.CONTENT_TYPE)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    return response

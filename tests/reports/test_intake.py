@@ -1,0 +1,281 @@
+"""The report form end to end without JavaScript: photos, privacy, routing, outbox, refusals."""
+from __future__ import annotations
+
+import gc
+import io
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from factories import make_report
+from PIL import Image
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import OutboxMessage, Report, ReportPhoto
+from portal.photos import storage_for
+from portal.registry import demo
+
+CANARY = {"reporter_name": "甄测试", "reporter_phone": "13900001234", "reporter_email": "canary@example.com"}
+# Inside the demo town 呼中镇, near its seat.
+INSIDE_HUZHONG = {"lat": "52.0306", "lon": "123.5888"}
+
+
+def gps_jpeg(lat=52.0306, lon=123.5888, size=(800, 600)) -> bytes:
+    """A phone-like JPEG carrying GPS and time in its EXIF."""
+    from PIL.TiffImagePlugin import IFDRational
+
+    def dms(value):
+        degrees = int(value)
+        minutes = int((value - degrees) * 60)
+        seconds = round(((value - degrees) * 60 - minutes) * 60 * 100)
+        return (IFDRational(degrees, 1), IFDRational(minutes, 1), IFDRational(seconds, 100))
+
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: dms(lat), 3: "E", 4: dms(lon)})
+    exif.get_ifd(0x8769)[0x9003] = "2026:11:20 09:15:00"
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (90, 120, 140)).save(buffer, "JPEG", exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def post(client, photos=(), **fields):
+    """Submit the form as a browser without JavaScript would."""
+    data = {"category": "direct_discharge", "description": "河边有一根管子往河里排灰色污水。", "consent": "y",
+            "submit": "提交举报", **INSIDE_HUZHONG, **fields}
+    data = {k: v for k, v in data.items() if v is not None}
+    data["photos"] = [(io.BytesIO(content), name) for name, content in photos]
+    return client.post("/reports/new", data=data, content_type="multipart/form-data")
+
+
+def stored_files(app):
+    """Every file under the photo storage, staging included."""
+    root = storage_for(app).root
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+# Werkzeug's test client spools a large multipart body to a temporary file that it leaves to the
+# garbage collector; the server side closes what it opens (intake_views._read_uploads).
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@pytest.fixture(autouse=True)
+def reclaim_test_client_files():
+    """Collect the test client's spooled bodies within the test that made them."""
+    yield
+    gc.collect()
+
+
+@pytest.fixture
+def towns(app):
+    """The demo towns, rivers and chiefs, for routing."""
+    demo.seed()
+
+
+def test_form_works_without_javascript_and_redirects_to_the_confirmation(app, client, towns):
+    form = client.get("/reports/new?outfall=DEMO-HZ-001")
+    html = form.get_data(as_text=True)
+    for name in ("lat", "lon", "outfall", "category", "description", "observed_at", "photos", "reporter_name",
+                 "reporter_phone", "reporter_email", "anonymous", "public", "consent"):
+        assert f'name="{name}"' in html
+    assert 'enctype="multipart/form-data"' in html and 'value="DEMO-HZ-001"' in html
+
+    response = post(client, photos=[("a.jpg", gps_jpeg()), ("b.jpg", gps_jpeg(size=(400, 300)))], **CANARY)
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert re.search(r"/reports/[2-9A-Z]{8}/submitted$", location)
+    confirmation = client.get(location).get_data(as_text=True)
+    report = db.session.scalar(select(Report))
+    assert report.tracking_code in confirmation and "/private/" in confirmation
+    assert report.town.name == "呼中镇" and report.routing_reasons and report.department
+    assert len(report.photos) == 2 and len(stored_files(app)) == 4  # images and thumbnails, none staged
+    for photo in report.photos:
+        stored = Image.open(io.BytesIO(storage_for(app).open(photo.storage_key)))
+        assert not stored.getexif() and "exif" not in stored.info
+
+
+def test_contact_is_encrypted_at_rest(app, client, towns):
+    post(client, **CANARY)
+    raw = db.session.execute(select(Report.reporter_name_sealed, Report.reporter_phone_sealed,
+                                    Report.reporter_email_sealed)).one()
+    for sealed, plain in zip(raw, CANARY.values()):
+        assert sealed and plain.encode() not in bytes(sealed)
+    from portal.reports.privacy import unseal
+    assert [unseal(s) for s in raw] == list(CANARY.values())
+
+
+def test_anonymous_report_keeps_no_contact(app, client, towns):
+    post(client, anonymous="y", **CANARY)
+    report = db.session.scalar(select(Report))
+    assert report.anonymous and report.reporter_name_sealed is None and report.reporter_phone_sealed is None
+
+
+def test_photo_position_and_time_are_offered_in_the_preview(app, client, towns):
+    response = post(client, photos=[("p.jpg", gps_jpeg(52.031, 123.589))], lat=None, lon=None, preview="预览",
+                    submit=None)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and count(Report) == 0
+    assert 'value="52.031000"' in html and 'value="123.589000"' in html
+    assert 'value="2026-11-20T09:15"' in html
+    assert "重新选择照片" in html and "不会公开" in html
+
+
+def test_position_from_photo_when_none_given(app, client, towns):
+    assert post(client, photos=[("p.jpg", gps_jpeg(52.031, 123.589))], lat=None, lon=None).status_code == 303
+    report = db.session.scalar(select(Report))
+    assert report.location_source == "photo" and abs(report.latitude - 52.031) < 1e-4
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("photo.jpg", "这不是图片".encode() * 100, "不是可识别的图片"),
+    ("big.jpg", b"\xff\xd8\xff" + b"\0" * (11 * 1024 * 1024), "每张最多 10 MB"),
+])
+def test_a_bad_photo_refuses_the_report_keeps_the_text_and_stores_nothing(app, client, towns, name, content, words):
+    response = post(client, photos=[("ok.jpg", gps_jpeg()), (name, content)], description="灰色污水，气味刺鼻")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and words in html and "第 2 张照片" in html
+    assert "灰色污水，气味刺鼻" in html
+    assert count(Report) == 0 and count(ReportPhoto) == 0 and stored_files(app) == []
+
+
+def test_decompression_bomb_is_refused(app, client, towns):
+    buffer = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buffer, "PNG")
+    response = post(client, photos=[("bomb.png", buffer.getvalue())])
+    assert response.status_code == 400 and count(Report) == 0 and stored_files(app) == []
+
+
+def test_a_failed_commit_leaves_no_row_and_no_file(app, client, towns, monkeypatch):
+    def fail():
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(db.session, "commit", fail)
+    with pytest.raises(RuntimeError):
+        post(client, photos=[("a.jpg", gps_jpeg())])
+    monkeypatch.undo()
+    db.session.rollback()
+    assert count(Report) == 0 and stored_files(app) == []
+
+
+def test_validation_messages_keep_what_was_typed(app, client, towns):
+    response = post(client, reporter_phone="12345", description="晴天排水", consent=None)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "请填写有效的手机号码" in html and "请阅读隐私说明并勾选同意" in html and "晴天排水" in html
+    assert count(Report) == 0
+
+
+def test_a_place_is_required(app, client, towns):
+    response = post(client, lat=None, lon=None)
+    assert response.status_code == 400 and "请告诉我们地点" in response.get_data(as_text=True)
+
+
+def test_honeypot_refuses_silently_for_bots(app, client, towns):
+    assert post(client, website="http://spam.example").status_code == 400
+    assert count(Report) == 0
+
+
+def test_rate_limit_per_address_keeps_the_text(app, client, towns):
+    app.config["REPORT_RATE_LIMIT"] = "2 per hour"
+    from portal.extensions import limiter
+    limiter.enabled = True
+    limiter.reset()
+    try:
+        assert post(client).status_code == 303
+        assert post(client).status_code == 303
+        response = post(client, description="第三次举报的内容")
+        assert response.status_code == 429
+        assert "提交过于频繁" in response.get_data(as_text=True) and "第三次举报的内容" in response.get_data(as_text=True)
+    finally:
+        limiter.reset()
+    assert count(Report) == 2
+
+
+def test_report_and_its_messages_are_written_together_and_carry_no_identity(app, client, towns):
+    app.config["REPORT_NOTIFY_EMAILS"] = {"呼中镇": ["town@example.cn"], "*": ["bureau@example.cn"]}
+    app.config["REPORT_NOTIFY_WEBHOOKS"] = ["http://127.0.0.1:9/robot"]
+    post(client, **CANARY)
+    messages = db.session.scalars(select(OutboxMessage)).all()
+    assert sorted(m.recipient for m in messages) == ["bureau@example.cn", "http://127.0.0.1:9/robot",
+                                                   "town@example.cn"]
+    assert all(m.status == "pending" for m in messages)
+    for message in messages:
+        text = f"{message.subject} {message.body} {message.payload}"
+        assert not any(value in text for value in CANARY.values())
+
+
+def test_nearby_open_reports_are_offered_and_me_too_counts_once(app, client, towns):
+    existing, _ = make_report(latitude=52.0307, longitude=123.5889, created_at=datetime.now(timezone.utc))
+    far, _ = make_report(latitude=52.2, longitude=123.1, created_at=datetime.now(timezone.utc))
+    old, _ = make_report(latitude=52.0306, longitude=123.5888,
+                         created_at=datetime.now(timezone.utc) - timedelta(days=40))
+    db.session.commit()
+    html = client.get("/reports/new?lat=52.0306&lon=123.5888").get_data(as_text=True)
+    assert existing.tracking_code in html and far.tracking_code not in html and old.tracking_code not in html
+    nearby = client.get("/reports/nearby.json?lat=52.0306&lon=123.5888").get_json()
+    assert [r["code"] for r in nearby["reports"]] == [existing.tracking_code]
+    client.post(f"/reports/{existing.tracking_code}/me-too")
+    client.post(f"/reports/{existing.tracking_code}/me-too")
+    db.session.refresh(existing)
+    assert existing.me_too_count == 1
+
+
+def test_text_is_escaped_in_the_preview(app, client, towns):
+    html = post(client, description="<script>alert(1)</script>", public="y", preview="预览",
+                submit=None).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_sweep_photos_moves_registered_staged_files_and_deletes_orphans(app, runner, towns):
+    import os
+    import time
+
+    from portal.models import Report as ReportModel
+
+    storage = storage_for(app)
+    orphan = storage.stage(gps_jpeg())
+    kept = storage.stage(gps_jpeg(size=(100, 80)))
+    report, _ = make_report()
+    report.photos.append(ReportPhoto(storage_key=kept.key, thumbnail_key="t" + kept.key[1:], width=1, height=1,
+                                     sha256="0" * 64))
+    db.session.commit()
+    old = time.time() - 3 * 3600
+    for staged in (orphan, kept):
+        os.utime(staged.path, (old, old))
+    result = runner.invoke(args=["sweep-photos", "--older-than-hours", "1"])
+    assert result.exit_code == 0 and "已归位 1 个，已删除 1 个" in result.output
+    assert storage.open(kept.key) and not orphan.path.exists()
+    assert db.session.scalar(select(func.count()).select_from(ReportModel)) == 1
+
+
+def test_the_reporters_identity_reaches_no_public_response(app, client, towns):
+    """Plant a canary contact in a published, answered report; look for it everywhere the public can."""
+    import zipfile
+
+    from portal.reports import tracking
+
+    post(client, photos=[("a.jpg", gps_jpeg())], public="y", outfall="DEMO-HZ-001", **CANARY)
+    report = db.session.scalar(select(Report))
+    tracking.publish(report)
+    tracking.record_status(report, "resolved", "已现场核查并封堵。", public=True)
+    db.session.commit()
+    paths = ["/", "/outfalls", "/outfalls/DEMO-HZ-001", "/reports", f"/reports/{report.tracking_code}",
+             "/feed.atom", "/progress", "/data", "/rivers", "/api/v1/outfalls.geojson", "/api/v1/outfalls.csv",
+             "/api/v1/reports.geojson", "/reports/nearby.json?lat=52.0306&lon=123.5888",
+             f"/reports/{report.tracking_code}/submitted", "/?lang=en", f"/reports/{report.tracking_code}?lang=en"]
+    fresh = app.test_client()  # a member of the public: not the reporter's session
+    for path in paths + ["/api/v1/outfalls.xlsx"]:
+        response = fresh.get(path)
+        assert response.status_code == 200, path
+        body = response.get_data()
+        if path.endswith(".xlsx"):
+            with zipfile.ZipFile(io.BytesIO(body)) as archive:
+                body = b"".join(archive.read(name) for name in archive.namelist())
+        for value in CANARY.values():
+            assert value.encode() not in body, f"{value} leaked on {path}"
+    assert "/private/" not in fresh.get(f"/reports/{report.tracking_code}/submitted").get_data(as_text=True)
