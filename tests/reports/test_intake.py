@@ -279,3 +279,31 @@ def test_the_reporters_identity_reaches_no_public_response(app, client, towns):
         for value in CANARY.values():
             assert value.encode() not in body, f"{value} leaked on {path}"
     assert "/private/" not in fresh.get(f"/reports/{report.tracking_code}/submitted").get_data(as_text=True)
+
+
+def test_served_photos_carry_no_metadata(app, client, towns):
+    response = post(client, photos=[("a.jpg", gps_jpeg())])
+    private = client.get(response.headers["Location"]).get_data(as_text=True)
+    private_url = re.search(r'href="(/reports/[^"]+/private/[^"]+)"', private).group(1)
+    page = client.get(private_url).get_data(as_text=True)
+    photo_urls = set(re.findall(r'src="(/reports/[^"]+/photos/\d+[^"]*)"', page))
+    assert photo_urls
+    for url in photo_urls:
+        served = client.get(url.replace("&amp;", "&"))
+        assert served.status_code == 200 and served.mimetype == "image/jpeg"
+        image = Image.open(io.BytesIO(served.get_data()))
+        assert not image.getexif() and "exif" not in image.info and b"Exif" not in served.get_data()[:4096]
+
+
+def test_xss_in_every_text_field_comes_out_escaped(app, client, towns):
+    payload = "<script>alert(1)</script>"
+    fields = {"description": payload, "address": payload, "reporter_name": payload, "outfall": None,
+              "public": "y"}
+    preview = post(client, preview="预览", submit=None, **fields).get_data(as_text=True)
+    assert payload not in preview and "&lt;script&gt;" in preview
+    response = post(client, **fields)
+    confirmation = client.get(response.headers["Location"]).get_data(as_text=True)
+    private_url = re.search(r'href="(/reports/[^"]+/private/[^"]+)"', confirmation).group(1)
+    report = db.session.scalar(select(Report))
+    for page in (client.get(private_url), client.get(f"/reports/{report.tracking_code}"), client.get("/reports/new")):
+        assert payload not in page.get_data(as_text=True)
