@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 
 from portal import notify
@@ -162,27 +162,21 @@ def _enqueue_notifications(report: Report) -> None:
 
     They say what and where, and link to the public tracking page; never who reported it.
     """
-    config = current_app.config
+    from portal.reports.tracking import notification_recipients, public_url
+
     town = db.session.get(Town, report.town_id) if report.town_id else None
+    report.town = town
     town_name = town.name if town else "区生态环境局"
-    link = _absolute(url_for("reports.track", code=report.tracking_code))
     where = (f"{report.latitude:.5f}, {report.longitude:.5f}" if report.latitude is not None
              else report.address_text or "")
     text = (f"新举报 {report.tracking_code}：{vocab.REPORT_CATEGORIES.label(report.category)}\n"
             f"承办：{town_name} · {report.department}\n地点：{where}\n"
-            f"受理期限：{report.accept_due:%Y-%m-%d}\n{report.description[:300]}\n{link}")
+            f"受理期限：{report.accept_due:%Y-%m-%d}\n{report.description[:300]}\n{public_url(report)}")
     topic = f"report:{report.tracking_code}"
-    recipients = list(config["REPORT_NOTIFY_EMAILS"].get(town.name if town else "", []))
-    recipients += [a for a in config["REPORT_NOTIFY_EMAILS"].get("*", []) if a not in recipients]
-    for address in recipients:
+    for address in notification_recipients(report):
         notify.enqueue_email(address, f"新举报 {report.tracking_code}（{town_name}）", text, topic=topic)
-    for url in config["REPORT_NOTIFY_WEBHOOKS"]:
+    for url in current_app.config["REPORT_NOTIFY_WEBHOOKS"]:
         notify.enqueue_webhook(url, notify.group_robot_text(text), topic=topic)
-
-
-def _absolute(path: str) -> str:
-    base = current_app.config["PUBLIC_BASE_URL"]
-    return base.rstrip("/") + path if base else url_for("public.home", _external=True).rstrip("/") + path
 
 
 def nearby_open_reports(lat: float, lon: float, *, now: datetime | None = None) -> list[tuple[Report, float]]:
