@@ -30,21 +30,25 @@ def test_map_clusters_filters_to_a_town_and_opens_an_outfall_from_a_popup(page):
     in_town = wait_for_map(page)
     assert 0 < in_town < total
 
-    # Zoom in on one marker and open its popup, then follow the popup's link once the map is still.
-    # Only markers of the filtered town are in the cluster group; a popup that never opens fails
-    # the test after 10 s instead of waiting for ever.
-    page.evaluate("""() => new Promise((resolve, reject) => {
+    # Zoom, without animation, onto one outfall still on the filtered map, wait until it stands on
+    # its own (not inside a cluster), then click it as a resident would.
+    still = """() => { const map = window.portalMap.map;
+        return !document.querySelector('.leaflet-zoom-anim') && !(map._panAnim && map._panAnim._inProgress); }"""
+    page.wait_for_function(still)
+    code = page.evaluate("""() => {
         const {map, clusters, markers} = window.portalMap;
-        const marker = Object.values(markers()).find((m) => clusters.hasLayer(m));
-        if (!marker) { reject(new Error('no marker on the map')); return; }
-        setTimeout(() => reject(new Error('popup did not open')), 10000);
-        map.once('popupopen', () => resolve());
-        clusters.zoomToShowLayer(marker, () => marker.openPopup());
-    })""")
-    page.wait_for_function("""() => {
-        const map = window.portalMap.map;
-        return !document.querySelector('.leaflet-zoom-anim') && !(map._panAnim && map._panAnim._inProgress);
+        const [code, marker] = Object.entries(markers()).find(([, m]) => clusters.hasLayer(m));
+        const zoom = Number.isFinite(map.getMaxZoom()) ? map.getMaxZoom() : 18;
+        map.setView(marker.getLatLng(), zoom, {animate: false});
+        return code;
     }""")
+    page.wait_for_function("""(code) => {
+        const {clusters, markers} = window.portalMap;
+        const marker = markers()[code];
+        return clusters.getVisibleParent(marker) === marker && marker.getElement();
+    }""", arg=code)
+    page.wait_for_function(still)
+    page.locator(f'.leaflet-marker-icon.mk[title*="{code}"]').click()
     link = page.locator(".leaflet-popup a.map-popup-link")
     expect(link).to_be_visible()
     href = link.get_attribute("href")
