@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import notify
@@ -46,18 +47,27 @@ class SubmissionRefused(ValueError):
     """The submission cannot be accepted as it is; the message says why, in Chinese."""
 
 
-def clean_photos(uploads: list[bytes]) -> list[CleanPhoto]:
-    """Check and clean every uploaded photo, or refuse naming the photo at fault (第 2 张照片：…)."""
+def check_photos(uploads: list[bytes]) -> tuple[list[CleanPhoto], list[str]]:
+    """Check and clean each photo; every refusal is a message naming the photo by its place."""
     config = current_app.config
-    if len(uploads) > config["REPORT_PHOTO_LIMIT"]:
-        raise SubmissionRefused(f"最多可附 {config['REPORT_PHOTO_LIMIT']} 张照片，您选择了 {len(uploads)} 张。")
-    cleaned = []
+    cleaned, problems = [], []
     for number, data in enumerate(uploads, start=1):
         try:
             cleaned.append(inspect_and_clean(data, max_bytes=config["REPORT_PHOTO_MAX_BYTES"],
                                              zone=config["TIMEZONE"]))
         except PhotoRejected as rejected:
-            raise SubmissionRefused(f"第 {number} 张照片：{rejected.message_zh}") from None
+            problems.append(_("第 %(n)s 张照片：%(reason)s", n=number, reason=rejected.message_zh))
+    return cleaned, problems
+
+
+def clean_photos(uploads: list[bytes]) -> list[CleanPhoto]:
+    """The cleaned photos of a new report, or a refusal naming the first photo at fault."""
+    limit = current_app.config["REPORT_PHOTO_LIMIT"]
+    if len(uploads) > limit:
+        raise SubmissionRefused(f"最多可附 {limit} 张照片，您选择了 {len(uploads)} 张。")
+    cleaned, problems = check_photos(uploads)
+    if problems:
+        raise SubmissionRefused(problems[0])
     return cleaned
 
 

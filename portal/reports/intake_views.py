@@ -31,7 +31,7 @@ def new_report():
         return _render(form, error="提交未被接受。", status=400)
     if not form.validate():
         return _render(form, status=400)
-    uploads = _read_uploads()
+    uploads = read_uploads(request.files.getlist("photos"))
     try:
         photos = intake.clean_photos(uploads)
     except intake.SubmissionRefused as refused:
@@ -58,12 +58,14 @@ def new_report():
     return redirect(url_for("reports.submitted", code=report.tracking_code), code=303)
 
 
-def _read_uploads() -> list[bytes]:
-    """The uploaded photos' bytes; the spooled temporary files are closed at once."""
+def read_uploads(files) -> list[bytes]:
+    """The uploaded photos' bytes, each read no further than one byte past the size limit (enough
+    to refuse it), with the spooled temporary files closed at once."""
+    limit = current_app.config["REPORT_PHOTO_MAX_BYTES"] + 1
     uploads = []
-    for upload in request.files.getlist("photos"):
+    for upload in files:
         try:
-            data = upload.read()
+            data = upload.stream.read(limit)
         finally:
             upload.close()
         if data:

@@ -21,7 +21,8 @@ from flask_babel import gettext as _
 
 from portal import photos as photo_pipeline
 from portal.registry import queries
-from portal.reports import bp, tracking
+from portal.reports import bp, intake, tracking
+from portal.reports.intake_views import read_uploads
 from portal.reports.tracking_forms import AddInformationForm, ConfirmForm, RateForm, ReopenForm
 
 REPORTS_PER_PAGE = 50
@@ -97,7 +98,7 @@ def add_information(code: str, secret: str):
     form = AddInformationForm()
     if not form.validate_on_submit():
         return _refused(report, secret, form, "information")
-    cleaned, problems = _clean_photos(request.files.getlist(form.photos.name))
+    cleaned, problems = intake.check_photos(read_uploads(request.files.getlist(form.photos.name)))
     if problems:
         return _refused(report, secret, form, "information", problems)
     try:
@@ -221,21 +222,6 @@ def _refused(report, secret: str, form, name: str, problems: list[str] | None = 
 def _back(code: str, secret: str):
     """303 back to the private page, where the flashed message is shown."""
     return redirect(url_for(".private", code=code, secret=secret), 303)
-
-
-def _clean_photos(files) -> tuple[list[photo_pipeline.CleanPhoto], list[str]]:
-    """Each uploaded photo verified and cleaned; refusals as messages naming the photo by its place."""
-    cleaned, problems = [], []
-    max_bytes = current_app.config.get("REPORT_PHOTO_MAX_BYTES", photo_pipeline.MAX_BYTES)
-    files = [f for f in files if f and (f.filename or f.content_length)]
-    for number, upload in enumerate(files, start=1):
-        data = upload.stream.read(max_bytes + 1)  # enough to tell that it is too large
-        try:
-            cleaned.append(photo_pipeline.inspect_and_clean(data, max_bytes=max_bytes,
-                                                            zone=current_app.config["TIMEZONE"]))
-        except photo_pipeline.PhotoRejected as rejected:
-            problems.append(_("第 %(n)s 张照片：%(reason)s", n=number, reason=rejected.message_zh))
-    return cleaned, problems
 
 
 def _photo_response(photo) -> Response:
