@@ -70,7 +70,11 @@ class Defaults:
     REPORT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
     REPORT_DUPLICATE_METRES = 250  # open reports this close …
     REPORT_DUPLICATE_DAYS = 30  # … and this recent are offered as "me too" before submitting
-    REPORT_RATE_LIMIT = "10 per hour;30 per day"  # submissions per address (Flask-Limiter syntax)
+    REPORT_RATE_LIMIT = "10 per hour;30 per day"  # accepted submissions per address (Flask-Limiter syntax)
+    # Previews and refused forms of /reports/new per address: a larger budget than submissions.
+    REPORT_ATTEMPT_RATE_LIMIT = "60 per hour;200 per day"
+    # POSTs of the reporter's private page (additions, photos, confirm, reopen, rating) per address.
+    REPORTER_ACTION_RATE_LIMIT = "30 per hour;100 per day"
     RATELIMIT_STORAGE_URI = "memory://"  # "redis://127.0.0.1:6379" when several processes serve
     # Who hears of a new report: e-mail addresses by town name ("*" for every report) and
     # group-robot webhooks (WeCom/DingTalk). Messages never carry the reporter's identity.
@@ -80,6 +84,12 @@ class Defaults:
     PHOTO_ROOT = ""
     # Largest request body: six 10 MB photos and the form around them.
     MAX_CONTENT_LENGTH = 6 * 10 * 1024 * 1024 + 2 * 1024 * 1024
+    # Flask's own cap on the parts (fields and files) of one multipart request: a form of a few
+    # hundred tiny files is refused before any of them is read.
+    MAX_FORM_PARTS = 64
+    # How many reverse proxies in front of the portal set X-Forwarded-For/-Proto/-Host/-Prefix.
+    # 0: the portal faces visitors directly and ignores those headers (a visitor could forge them).
+    PROXY_FIX_HOPS = 0
     ROUTING_NEAREST_TOWN_KM = 5
     ROUTING_RIVER_METRES = 500
     # Which department handles a report (DOMAIN.md §1, seed): "category:<report type>" first (matters
@@ -182,8 +192,37 @@ def finalise(config, instance_path: str) -> None:
     if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
         problems.append(f"NOTIFY_MAX_ATTEMPTS 应为正整数（must be a positive integer）：{attempts!r}。")
 
+    problems += _rate_limit_problems(config)
+    problems += _integer_problems(config, {"MAX_FORM_PARTS": (1, 10000), "PROXY_FIX_HOPS": (0, 5)})
+
     if problems:
         raise ConfigError("门户无法启动，配置有误（the portal cannot start）：\n- " + "\n- ".join(problems))
+
+
+def _integer_problems(config, ranges: dict[str, tuple[int, int]]) -> list[str]:
+    """Settings that must be whole numbers within a range (booleans are not numbers here)."""
+    problems = []
+    for key, (low, high) in ranges.items():
+        value = config.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.append(f"{key} 应为 {low}–{high} 的整数（must be an integer {low}–{high}）：{value!r}。")
+    return problems
+
+
+def _rate_limit_problems(config) -> list[str]:
+    """Every *_RATE_LIMIT setting parsed as Flask-Limiter does, so a typo stops start-up, not a request."""
+    from limits import parse_many
+
+    problems = []
+    for key in sorted(k for k in config if k.endswith("_RATE_LIMIT")):
+        value = config[key]
+        try:
+            if not isinstance(value, str):
+                raise ValueError(value)
+            parse_many(value)
+        except ValueError:
+            problems.append(f"{key} 应为限流规则，如 \"10 per hour;30 per day\"（not a rate limit）：{value!r}。")
+    return problems
 
 
 def _routing_problems(config) -> list[str]:
