@@ -5,7 +5,6 @@ The schema is built once per run by the real migrations; each test then starts f
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from databases import scratch_database
@@ -13,7 +12,6 @@ from databases import scratch_database
 from portal import create_app
 from portal.extensions import db
 
-SAMPLE_LEDGER = Path(__file__).resolve().parents[2] / "shared" / "data" / "ledger-sample.xlsx"
 REFERENCE_TABLES = {"alembic_version", "discharge_standard", "standard_limit"}
 
 
@@ -65,8 +63,8 @@ def runner(app):
 
 
 @pytest.fixture
-def sample_ledger():
-    """The bureau's sample ledger (24 invented outfalls), as it is."""
-    if not SAMPLE_LEDGER.exists():
-        pytest.fail(f"sample ledger missing: {SAMPLE_LEDGER}")
-    return SAMPLE_LEDGER
+def sample_ledger(tmp_path):
+    """A bureau-style ledger of 24 invented outfalls (tests/ledger_files.py: write_bureau_ledger)."""
+    from ledger_files import write_bureau_ledger
+
+    return write_bureau_ledger(tmp_path / "ledger-sample.xlsx")

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 # The sample ledger's header: 整治情况 merged over four sub-columns.
 HEADER = ["序号", "排污口编码", "排污口名称", "所在镇", "受纳水体", "经度", "纬度", "排污口类型", "排污口类别",
@@ -87,3 +87,91 @@ def write_csv(path: Path, rows: list[dict], header=None, encoding="utf-8-sig", t
 
 def _csv_value(value):
     return value.isoformat() if isinstance(value, date) else value
+
+
+# --- a bureau-style ledger ------------------------------------------------------------------------
+# Twenty-four invented outfalls (示例数据), written the way district bureaus keep their ledgers: two
+# title rows merged across the table, the 整治情况 group merged over four sub-columns, the rows grouped
+# by town with each town's cell merged down its rows, some positions in 度分秒, deadlines as Excel
+# dates, 2026年10月28日 and 2026/09/28 text, and notes under the table.
+
+BUREAU_TOWNS = ("呼中镇", "碧水镇", "呼源镇", "宏伟镇")
+# Per town: the kinds of place it has, cycled: (name of the place, type, category, party, measure, 整治措施).
+_BUREAU_PLACES = {
+    "呼中镇": [("冷水鱼养殖场", "农业排口", "规模化水产养殖排污口", "呼中区呼中冷水鱼养殖场", "规范整治"),
+              ("林产品加工厂", "工业排污口", "工矿企业排污口", "呼中区呼中林产品加工厂", "规范整治")],
+    "碧水镇": [("雨水泵站", "其他排口", "城镇雨洪排口", "呼中区碧水雨水泵站", "保留"),
+              ("养殖场", "农业排口", "规模化畜禽养殖排污口", "呼中区碧水养殖场", "保留")],
+    "呼源镇": [("污水处理厂", "城镇污水处理厂排污口", "城镇污水处理厂排污口", "呼中区呼源污水处理厂", "依法取缔"),
+              ("林场居民点", "其他排口", "农村生活污水散排口", "呼源镇人民政府", "依法取缔")],
+    "宏伟镇": [("居民区", "其他排口", "城镇生活污水散排口", "宏伟镇人民政府", "清理合并"),
+              ("木材加工厂", "工业排污口", "工矿企业雨洪排口", "呼中区宏伟木材加工厂", "清理合并")],
+}
+_BUREAU_WATERS = ("碧水河", "小白河", "岭峰河", "呼玛河")
+_BUREAU_STATUS = {"规范整治": "已完成", "保留": "已销号", "依法取缔": "未开始", "清理合并": "整治中"}
+_BUREAU_MEASURE_TEXT = {"规范整治": "设置标识牌和采样井，规范排水管线", "保留": "完善监测点和标识牌",
+                        "依法取缔": "封堵排污口，拆除排污管线", "清理合并": "截污纳管，接入镇污水管网"}
+_BUREAU_LEADERS = ("张立新", "刘春梅", "陈志强", "赵红霞", "王建国", "李秀英")
+_BUREAU_DEADLINES = [date(2026, 6, 30) + timedelta(days=30 * step - (1 if step else 0)) for step in range(8)]
+# Where each town lies (decimal degrees): the rows spread around it.
+_BUREAU_CENTRES = {"呼中镇": (123.60, 52.03), "碧水镇": (123.86, 52.03), "呼源镇": (123.10, 52.27),
+                   "宏伟镇": (123.38, 51.93)}
+
+
+def bureau_rows() -> list[dict]:
+    """The 24 rows of the bureau-style ledger, in code order, keyed by column name.
+
+    HZ-S-0001 … HZ-S-0024: the towns take turns; every fourth row from the fourth (宏伟镇) gives its
+    position in 度分秒; every third row from the third its deadline as 2026年…月…日 text, and every
+    fifth from the fifth as 2026/…/… text; every seventh has a note.
+    """
+    rows = []
+    for number in range(1, 25):
+        town = BUREAU_TOWNS[(number - 1) % 4]
+        place, outfall_type, category, party, measure = _BUREAU_PLACES[town][((number - 1) // 4) % 2]
+        water = _BUREAU_WATERS[(number - 1 + (number - 1) // 4) % 4]
+        lon, lat = _BUREAU_CENTRES[town]
+        lon, lat = round(lon + 0.0071 * (number % 5) - 0.012, 6), round(lat + 0.0043 * (number % 6) - 0.01, 6)
+        deadline = _BUREAU_DEADLINES[(number + 1) % 8]
+        row_values = {
+            "序号": number, "排污口编码": f"HZ-S-{number:04d}", "排污口名称": f"{town}{place}入{water}排污口",
+            "所在镇": town, "受纳水体": water, "经度": lon, "纬度": lat, "排污口类型": outfall_type,
+            "排污口类别": category, "责任主体": party, "责任主体联系电话": f"0457-33{number * 3917 % 100000:05d}",
+            "排放方式": "间歇" if number % 3 else "连续", "审批登记情况": ("已审批", "未审批", "已登记")[number % 3],
+            "整治类型": measure, "整治措施": _BUREAU_MEASURE_TEXT[measure], "整治时限": deadline,
+            "整治进展": _BUREAU_STATUS[measure], "包保领导": _BUREAU_LEADERS[(number - 1) % 6],
+            "备注": "与上游排口合并后保留一处" if number % 7 == 0 else None,
+        }
+        if number % 4 == 0:
+            row_values["经度"], row_values["纬度"] = dms(lon), dms(lat)
+        if number % 3 == 0:
+            row_values["整治时限"] = f"{deadline.year}年{deadline.month:02d}月{deadline.day:02d}日"
+        elif number % 5 == 0:
+            row_values["整治时限"] = f"{deadline:%Y/%m/%d}"
+        rows.append(row_values)
+    return rows
+
+
+def dms(degrees: float) -> str:
+    """Decimal degrees as the 度分秒 text surveyors write: 123°21′1″ (whole seconds)."""
+    total = round(degrees * 3600)
+    return f"{total // 3600}°{total % 3600 // 60}′{total % 60}″"
+
+
+def write_bureau_ledger(path: Path) -> Path:
+    """The bureau-style ledger (see ``bureau_rows``), rows grouped by town with the town cell merged."""
+    rows = sorted(bureau_rows(), key=lambda r: BUREAU_TOWNS.index(r["所在镇"]))
+    write_xlsx(path, rows, title_rows=("呼中区入河排污口排查整治台账（示例数据，非真实排污口）",
+                                       "填报单位：呼中区生态环境局（示例）    填报日期：2026年11月20日"),
+               footer=("填表人：示例    审核人：示例    联系电话：0457-0000000",))
+    workbook = load_workbook(path)
+    sheet = workbook.active
+    town_column = flat_header().index("所在镇") + 1
+    first_data_row = 5
+    for index, town in enumerate(BUREAU_TOWNS):
+        top = first_data_row + 6 * index
+        for excel_row in range(top + 1, top + 6):
+            sheet.cell(excel_row, town_column).value = None  # Excel keeps only the top cell of a merge
+        sheet.merge_cells(start_row=top, start_column=town_column, end_row=top + 5, end_column=town_column)
+    workbook.save(path)
+    return path

@@ -29,7 +29,7 @@ def test_export_has_title_merged_two_row_header_and_one_row_per_outfall(app, tmp
     assert first[1] == "HZ-S-0001" and "呼中镇冷水鱼养殖场入碧水河排污口" in first
     assert sheet.max_row == 4 + 24
     deadline = sheet.cell(5, sub_header.index("整治时限") + 1)
-    assert deadline.is_date and deadline.value.date() == date(2026, 8, 29)
+    assert deadline.is_date and deadline.value.date() == date(2026, 8, 28)
 
 
 def test_export_then_import_changes_nothing(app, tmp_path, sample_ledger):

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Outfall, OutfallEvent, ResponsibleParty, Town, WaterBody
+from portal.models import Outfall, OutfallEvent, Town, WaterBody
 from portal.registry.ledger_import import LedgerRejected, import_ledger
-from ledger_files import HEADER, flat_header, row, write_csv, write_xlsx
+from ledger_files import flat_header, row, write_csv, write_xlsx
 
 
 def outfall(code) -> Outfall:
@@ -36,17 +36,21 @@ def test_sample_ledger_imports_as_it_is(app, sample_ledger):
     assert {t.name for t in db.session.scalars(select(Town))} == {"呼中镇", "呼源镇", "碧水镇", "宏伟镇"}
     first = outfall("HZ-S-0001")
     assert first.name == "呼中镇冷水鱼养殖场入碧水河排污口"
-    assert (first.longitude, first.latitude) == (123.623743, 52.009062)
+    assert (first.longitude, first.latitude) == (123.5951, 52.0243)
     assert first.outfall_type == "agricultural" and first.outfall_subtype == "aquaculture_large"
     assert first.plan.measure == "standardise" and first.plan.status == "completed"
-    assert first.plan.deadline == date(2026, 8, 29)
+    assert first.plan.deadline == date(2026, 8, 28)
     assert first.supervising_leader == "张立新"
     assert first.responsible_party.kind == "organisation"
-    # Row 4 gives its position in 度分秒 and row 3 its deadline as 2026年10月28日.
+    # HZ-S-0004 gives its position in 度分秒, HZ-S-0003 its deadline as 2026年10月27日, HZ-S-0005 as 2026/12/26.
     dms = outfall("HZ-S-0004")
-    assert dms.longitude == pytest.approx(123 + 21 / 60 + 1 / 3600, abs=1e-6)
-    assert dms.latitude == pytest.approx(51 + 56 / 60 + 45 / 3600, abs=1e-6)
-    assert outfall("HZ-S-0003").plan.deadline == date(2026, 10, 28)
+    assert dms.longitude == pytest.approx(123 + 23 / 60 + 47 / 3600, abs=1e-6)
+    assert dms.latitude == pytest.approx(51 + 56 / 60 + 14 / 3600, abs=1e-6)
+    assert outfall("HZ-S-0003").plan.deadline == date(2026, 10, 27)
+    assert outfall("HZ-S-0005").plan.deadline == date(2026, 12, 26)
+    # The town is merged down each town's six rows: every row gets it.
+    assert [o.town.name for o in (outfall("HZ-S-0005"), outfall("HZ-S-0021"), outfall("HZ-S-0024"))] == [
+        "呼中镇", "呼中镇", "宏伟镇"]
     assert outfall("HZ-S-0002").plan.measure == "keep"
     assert outfall("HZ-S-0007").note == "与上游排口合并后保留一处"
     # The footer line under the table (填表人：…) is not an outfall.
@@ -358,7 +362,7 @@ def test_reimport_updates_by_code_and_records_history(app, tmp_path, sample_ledg
     assert updated.plan.status == "in_progress" and updated.plan.deadline == date(2026, 12, 31)
     events = {e.field: e for e in updated.events if e.kind == "changed"}
     assert (events["status"].old_value, events["status"].new_value) == ("not_started", "in_progress")
-    assert (events["deadline"].old_value, events["deadline"].new_value) == ("2026-10-28", "2026-12-31")
+    assert (events["deadline"].old_value, events["deadline"].new_value) == ("2026-10-27", "2026-12-31")
     assert events["status"].source == "台账导入：update.xlsx"
     assert [e.kind for e in updated.events if e.kind == "created"] == ["created"]
     # Outfalls absent from the second file are left alone.
