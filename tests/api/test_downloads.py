@@ -5,14 +5,14 @@ import csv
 import io
 import os
 import tempfile
-from contextlib import contextmanager
 from datetime import date, timedelta
 from urllib.parse import unquote
 
 import openpyxl
 import pytest
-from factories import make_outfall, make_party, make_person, make_plan, make_town, make_water_body
-from sqlalchemy import event, select
+from factories import make_outfall, make_party, make_person, make_town, make_water_body
+from helpers import commit_and_forget, counted_statements
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Town
@@ -30,27 +30,6 @@ HEADERS = [
     "验收销号日期", "是否逾期", "包保领导", "是否演示数据", "页面链接",
 ]
 SECRETS = (CANARY_NAME, CANARY_NAME[1:], CANARY_PHONE, ORGANISATION_PHONE, "13711112222", "现场联系人")
-
-
-@contextmanager
-def counted_statements():
-    """Collects every SQL statement the engine sends while the block runs."""
-    statements = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
-def commit_and_forget():
-    """Commit the test's data and empty the session, as a real request would find it."""
-    db.session.commit()
-    db.session.remove()
 
 
 def csv_rows(response):

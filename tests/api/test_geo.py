@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from factories import make_outfall, make_party, make_person, make_plan, make_town, make_water_body
-from sqlalchemy import event
+from factories import (
+    make_outfall,
+    make_party,
+    make_person,
+    make_plan,
+    make_town,
+    make_water_body,
+)
+from helpers import commit_and_forget, counted_statements
 from werkzeug.datastructures import MultiDict
 
 from portal.extensions import db
@@ -18,27 +24,6 @@ from portal.registry.queries import today
 CANARY_NAME = "甄地图测试"
 CANARY_PHONE = "13911223344"
 ORGANISATION_PHONE = "0457-3300888"
-
-
-@contextmanager
-def counted_statements():
-    """Collects every SQL statement the engine sends while the block runs."""
-    statements = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
-def commit_and_forget():
-    """Commit the test's data and empty the session, as a real request would find it."""
-    db.session.commit()
-    db.session.remove()
 
 
 def geojson(client, query=None):

@@ -7,19 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from factories import make_event, make_outfall, make_person, make_town
-
-from portal.extensions import db
+from helpers import commit_and_forget
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 BEIJING = timezone(timedelta(hours=8))
 CANARY_NAME = "甄某某测试"
 CANARY_PHONE = "13987654321"
-
-
-def commit_and_forget():
-    """Commit the test's data and empty the session, as a real request would find it."""
-    db.session.commit()
-    db.session.remove()
 
 
 def entries(response):

@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from factories import make_outfall, make_plan, make_town, make_water_body
-from sqlalchemy import event
+from helpers import commit_and_forget, counted_statements
 
 from portal import create_app
 from portal.config import ConfigError
-from portal.extensions import db
 from portal.registry.queries import today
 
 
@@ -75,27 +73,6 @@ def page(client, query=None) -> _Page:
 
 def folded(text: str) -> str:
     return " ".join(text.split())
-
-
-@contextmanager
-def counted_statements():
-    """Collects every SQL statement the engine sends while the block runs."""
-    statements = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
-def commit_and_forget():
-    """Commit the test's data and empty the session, as a real request would find it."""
-    db.session.commit()
-    db.session.remove()
 
 
 # --- what the browser gets -------------------------------------------------------------------------------------

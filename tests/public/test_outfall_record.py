@@ -10,9 +10,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from PIL import Image
-from test_outfall_pages import commit_and_forget, counted_statements, parse, text_of
-
 from factories import (
     BEIJING,
     limit_for,
@@ -28,6 +25,9 @@ from factories import (
     make_town,
     make_water_body,
 )
+from helpers import commit_and_forget, counted_statements, parse, text_of
+from PIL import Image
+
 from portal.extensions import db
 from portal.models import OutfallPhoto
 from portal.public.charts import ChartPoint, LimitLine, line_chart, nice_step

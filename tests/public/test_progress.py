@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from factories import make_event, make_outfall, make_person, make_plan, make_town
+from helpers import commit_and_forget, text_of
 
-from portal.extensions import db
 from portal.registry import open_data
 from portal.registry.queries import today
 
@@ -46,24 +46,12 @@ def links(response):
     return parser.links
 
 
-def text_of(response):
-    """The page's text with tags dropped and white space folded."""
-    html = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
-    return " ".join(unescape(html).split())
-
-
 def listed_total(client, href):
     """The number the list says it found ("共 N 个") when the link is followed."""
     page = text_of(client.get(href))
     match = re.search(r"共(?:登记排污口)? (\d+) 个", page)
     assert match, page[:300]
     return int(match.group(1))
-
-
-def commit_and_forget():
-    """Commit the test's data and empty the session, as a real request would find it."""
-    db.session.commit()
-    db.session.remove()
 
 
 @pytest.fixture

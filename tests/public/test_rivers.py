@@ -5,9 +5,9 @@ import re
 from datetime import date, timedelta
 from types import SimpleNamespace
 
-from test_outfall_pages import commit_and_forget, counted_statements, parse, row_for, text_of
-
 from factories import make_chief, make_outfall, make_plan, make_town, make_water_body
+from helpers import commit_and_forget, counted_statements, parse, row_for, text_of
+
 from portal.extensions import db
 from portal.registry import queries
 

@@ -7,9 +7,6 @@ from datetime import date
 from io import BytesIO
 
 import zxingcpp
-from PIL import Image
-from test_outfall_pages import commit_and_forget, counted_statements, parse, text_of
-
 from factories import (
     make_chief,
     make_outfall,
@@ -19,6 +16,9 @@ from factories import (
     make_town,
     make_water_body,
 )
+from helpers import commit_and_forget, counted_statements, parse, text_of
+from PIL import Image
+
 from portal.extensions import db
 from portal.models import RiverChief
 

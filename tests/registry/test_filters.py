@@ -1,15 +1,13 @@
 """The outfall filter shared by the list, the map, the downloads and /progress."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from factories import make_outfall, make_party, make_person, make_town, make_water_body
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from portal.extensions import db
-from portal.models import Outfall
 from portal.registry.filters import OutfallFilter
 from portal.registry.queries import outfall_page, today
 

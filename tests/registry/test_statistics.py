@@ -1,32 +1,17 @@
 """The counts behind /progress: right, complete (zeros included), matching the list's filter, and cheap."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from factories import make_event, make_outfall, make_plan, make_town
-from sqlalchemy import event, update
+from helpers import counted_statements
+from sqlalchemy import update
 
 from portal.extensions import db
 from portal.models import Outfall
 from portal.registry import statistics
 from portal.registry.queries import outfall_page, today
-
-
-@contextmanager
-def counted_statements():
-    """Collects every SQL statement the engine sends while the block runs."""
-    statements = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def by_key(counts):
