@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from portal import config as portal_config
+from portal import security
 from portal.extensions import babel, csrf, db, limiter, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    security.init_app(app)
     from portal import api, cli, i18n, public, reports, templating, vendor
 
     babel.init_app(app, locale_selector=i18n.select_locale)

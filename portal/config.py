@@ -90,6 +90,9 @@ class Defaults:
     # How many reverse proxies in front of the portal set X-Forwarded-For/-Proto/-Host/-Prefix.
     # 0: the portal faces visitors directly and ignores those headers (a visitor could forge them).
     PROXY_FIX_HOPS = 0
+    # Send the session cookie only over HTTPS (and HSTS with HTTPS answers): True behind HTTPS.
+    # The portal never redirects to HTTPS itself; the TLS proxy in front decides (portal/security.py).
+    SESSION_COOKIE_SECURE = False
     ROUTING_NEAREST_TOWN_KM = 5
     ROUTING_RIVER_METRES = 500
     # Which department handles a report (DOMAIN.md §1, seed): "category:<report type>" first (matters
@@ -194,6 +197,9 @@ def finalise(config, instance_path: str) -> None:
 
     problems += _rate_limit_problems(config)
     problems += _integer_problems(config, {"MAX_FORM_PARTS": (1, 10000), "PROXY_FIX_HOPS": (0, 5)})
+    if not isinstance(config.get("SESSION_COOKIE_SECURE"), bool):
+        problems.append("SESSION_COOKIE_SECURE 应为 True 或 False（must be a boolean; True behind HTTPS）："
+                        f"{config.get('SESSION_COOKIE_SECURE')!r}。")
 
     if problems:
         raise ConfigError("门户无法启动，配置有误（the portal cannot start）：\n- " + "\n- ".join(problems))
