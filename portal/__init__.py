@@ -42,14 +42,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
-    from portal import api, cli, i18n, public, reports, templating, vendor
+    from portal import api, citizen, cli, i18n, public, templating, vendor
 
     babel.init_app(app, locale_selector=i18n.select_locale)
     templating.init_app(app)
     app.register_blueprint(i18n.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(reports.bp)
+    app.register_blueprint(citizen.bp)
     app.register_blueprint(vendor.bp)
     cli.init_app(app)
     return app

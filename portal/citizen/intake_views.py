@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
-from werkzeug.exceptions import RequestEntityTooLarge
 
+from portal.citizen.blueprint import bp, refusal_page
+from portal.citizen.forms import ReportForm
+from portal.citizen.uploads import read_uploads
 from portal.extensions import limiter
 from portal.registry import vocabulary as vocab
-from portal.reports import bp, intake
-from portal.reports.forms import ReportForm
+from portal.reports import intake
 from portal.reports.tracking import find_by_code
 
 NEW_REPORT_KEY = "new_report"  # session key: the private link is shown once, right after submitting
@@ -58,21 +59,6 @@ def new_report():
     return redirect(url_for("reports.submitted", code=report.tracking_code), code=303)
 
 
-def read_uploads(files) -> list[bytes]:
-    """The uploaded photos' bytes, each read no further than one byte past the size limit (enough
-    to refuse it), with the spooled temporary files closed at once."""
-    limit = current_app.config["REPORT_PHOTO_MAX_BYTES"] + 1
-    uploads = []
-    for upload in files:
-        try:
-            data = upload.stream.read(limit)
-        finally:
-            upload.close()
-        if data:
-            uploads.append(data)
-    return uploads
-
-
 def _render(form, status=200, **context):
     """The form page, with the duplicates near the chosen point and the preview when asked for."""
     position = form.position() if not form.errors.get("lat") and not form.errors.get("lon") else None
@@ -82,25 +68,12 @@ def _render(form, status=200, **context):
                            categories=vocab.REPORT_CATEGORIES, **context), status
 
 
-@bp.errorhandler(RequestEntityTooLarge)
-def too_large(_error):
-    """A request over MAX_CONTENT_LENGTH cannot be read at all, so only the message can be kept."""
-    from portal.reports.tracking_views import too_large_on_private_page
-
-    answer = too_large_on_private_page()  # the reporter adding photos on their private page
-    if answer is not None:
-        return answer
-    limit_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-    message = (f"上传的内容过大（最多约 {limit_mb} MB，每张照片最多 "
-               f"{current_app.config['REPORT_PHOTO_MAX_BYTES'] // (1024 * 1024)} MB）。请减少或压缩照片后重试。")
-    return _render(ReportForm(formdata=None), error=message, status=413)
-
-
-@bp.errorhandler(429)
-def too_many(_error):
-    """Too many submissions from one address: refuse, keeping what was typed."""
-    form = ReportForm()
-    return _render(form, error="提交过于频繁，请稍后再试。如情况紧急，请拨打举报电话。", status=429)
+@refusal_page("reports.new_report", "reports.me_too", "reports.nearby", "reports.submitted")
+def refused_form(message: str, status: int):
+    """The form again with the reason for a request refused before the view ran, keeping what was
+    typed (except after a 413: a body too large cannot be read)."""
+    form = ReportForm(formdata=None) if status == 413 else ReportForm()
+    return _render(form, error=message, status=status)
 
 
 @bp.get("/<code>/submitted")

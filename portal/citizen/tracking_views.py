@@ -20,10 +20,11 @@ from flask import (
 from flask_babel import gettext as _
 
 from portal import photos as photo_pipeline
+from portal.citizen.blueprint import bp, refusal_page
+from portal.citizen.tracking_forms import AddInformationForm, ConfirmForm, RateForm, ReopenForm
+from portal.citizen.uploads import read_uploads
 from portal.registry import queries
-from portal.reports import bp, intake, tracking
-from portal.reports.intake_views import read_uploads
-from portal.reports.tracking_forms import AddInformationForm, ConfirmForm, RateForm, ReopenForm
+from portal.reports import intake, tracking
 
 REPORTS_PER_PAGE = 50
 PUBLIC_PHOTO_MAX_AGE = 300  # seconds: a report taken off the public list stops showing its photos soon
@@ -170,21 +171,28 @@ def report_not_found(_error):
     return render_template("reports/not_found.html"), 404
 
 
-def too_large_on_private_page():
-    """For the blueprint's 413 handler: the private page again, with the reason, when the request was
-    the reporter adding photos through their private link; None for any other request.
+# The private page's form each action posts, by endpoint: a refusal shows that form again.
+ACTION_FORMS = {
+    "reports.add_information": ("information", AddInformationForm),
+    "reports.confirm_fixed": ("confirm", ConfirmForm),
+    "reports.reopen": ("reopen", ReopenForm),
+    "reports.rate": ("rate", RateForm),
+}
 
-    A body over MAX_CONTENT_LENGTH cannot be read, so nothing the reporter typed can be kept.
-    """
-    if request.endpoint != "reports.add_information":
-        return None
-    secret = (request.view_args or {}).get("secret", "")
-    report = tracking.find_private((request.view_args or {}).get("code", ""), secret)
+
+@refusal_page(*ACTION_FORMS)
+def refused_on_private_page(message: str, status: int):
+    """The private page again with the reason, for an action refused before its view ran (413, 429,
+    stale CSRF), keeping what the reporter typed (except after a 413: that body cannot be read);
+    None when the private link is wrong (the report form answers instead)."""
+    args = request.view_args or {}
+    secret = args.get("secret", "")
+    report = tracking.find_private(args.get("code", ""), secret)
     if report is None:
         return None
-    limit_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-    problem = _("上传的内容过大（最多约 %(mb)s MB）。请减少或压缩照片后重试。", mb=limit_mb)
-    return _private_page(report, secret, problems=[problem], failed="information", status=413)
+    name, form_class = ACTION_FORMS[request.endpoint]
+    form = form_class(formdata=None) if status == 413 else form_class()
+    return _private_page(report, secret, forms={name: form}, problems=[message], failed=name, status=status)
 
 
 # Helpers ----------------------------------------------------------------------------------------------

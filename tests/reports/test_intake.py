@@ -60,7 +60,7 @@ def count(model):
 
 
 # Werkzeug's test client spools a large multipart body to a temporary file that it leaves to the
-# garbage collector; the server side closes what it opens (intake_views.read_uploads).
+# garbage collector; the server side closes what it opens (citizen.uploads.read_uploads).
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from factories import _DISTRICT, make_report
+from helpers import commit_and_forget
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -26,12 +27,6 @@ NOTIFY = {"呼中镇": ["huzhong@example.gov.cn"], "*": ["district@example.gov.c
 def notify_addresses(app):
     """The handling town and the district hear of every reporter's action."""
     app.config["REPORT_NOTIFY_EMAILS"] = NOTIFY
-
-
-def commit_and_forget():
-    """Commit the test's data and empty the session, as a real request would find it."""
-    db.session.commit()
-    db.session.remove()
 
 
 def planted(**fields):
@@ -271,17 +266,19 @@ def test_a_refused_photo_keeps_the_text_and_stores_nothing(client):
 
 
 def test_a_body_too_large_to_read_is_answered_on_the_private_page(app, client):
-    from portal.reports.tracking_views import too_large_on_private_page
-
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
     code, secret = planted()
-    with app.test_request_context(f"/reports/{code}/private/{secret}/information", method="POST"):
-        html, status = too_large_on_private_page()
-    with app.test_request_context(f"/reports/{code}/private/wrong/information", method="POST"):
-        assert too_large_on_private_page() is None
-    with app.test_request_context("/reports/new", method="POST"):
-        assert too_large_on_private_page() is None
 
-    assert status == 413 and "上传的内容过大" in html and CANARY["phone"] in html
+    def big():
+        return {"photos": [(io.BytesIO(b"x" * 60_000), "a.jpg")]}
+
+    own = client.post(f"/reports/{code}/private/{secret}/information", data=big(),
+                      content_type="multipart/form-data")
+    wrong = client.post(f"/reports/{code}/private/wrong/information", data=big(),
+                        content_type="multipart/form-data")
+
+    assert own.status_code == 413 and "上传的内容过大" in main_text(own) and CANARY["phone"] in text_of(own)
+    assert wrong.status_code == 404 and CANARY["phone"] not in text_of(wrong)
 
 
 def test_nothing_to_add_is_refused(client):
@@ -522,7 +519,7 @@ def test_the_list_shows_only_published_reports(client):
 
 
 def test_the_list_is_paged(client, monkeypatch):
-    from portal.reports import tracking_views
+    from portal.citizen import tracking_views
 
     monkeypatch.setattr(tracking_views, "REPORTS_PER_PAGE", 2)
     for _ in range(3):
