@@ -52,6 +52,13 @@ def feed_title() -> str:
     return _("%(district)s入河排污口整治动态", district=district_name())
 
 
+def basemap_layers() -> list[dict]:
+    """The configured basemap's tile layers, for any page with a map (static/js/basemap.js draws them)."""
+    from portal.public.map import basemap_layers as layers_for
+
+    return layers_for(current_app.config)
+
+
 def init_app(app):
     """Register the filters and globals templates use."""
     app.add_template_filter(format_date, "date")
@@ -59,5 +66,5 @@ def init_app(app):
     app.add_template_global(vocabulary, "vocab")
     app.add_template_global(i18n.html_lang, "html_lang")
     app.add_template_global(i18n.is_english, "is_english")
-    for helper in (district_name, site_name, feed_title):
+    for helper in (district_name, site_name, feed_title, basemap_layers):
         app.add_template_global(helper)

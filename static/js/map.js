@@ -16,7 +16,7 @@
 
   var mapElement = document.getElementById('map');
   var stringsElement = document.getElementById('map-strings');
-  if (!mapElement || !stringsElement || !window.L) {
+  if (!mapElement || !stringsElement || !window.L || !window.PortalMaps) {
     return;  // no map on this page, or Leaflet did not load: the page works without it
   }
   var strings = JSON.parse(stringsElement.textContent);
@@ -68,13 +68,7 @@
   var centre = JSON.parse(data.centre || '[52.0306, 123.5888]');
   var map = L.map(mapElement, {keyboard: true, zoomControl: true, minZoom: 3, maxZoom: 18})
     .setView(centre, Number(data.zoom) || 9);
-  JSON.parse(data.basemapLayers || '[]').forEach(function (layer) {
-    L.tileLayer(layer.url, {
-      subdomains: layer.subdomains || 'abc',
-      maxZoom: layer.maxZoom || 18,
-      attribution: layer.attribution || ''
-    }).addTo(map);
-  });
+  window.PortalMaps.addBasemap(map, window.PortalMaps.layersOf(mapElement));
   // Towns below rivers below markers, whatever order the layers load in.
   map.createPane('towns').style.zIndex = 350;
   map.createPane('waters').style.zIndex = 380;
@@ -107,8 +101,8 @@
       onEachFeature: function (feature, townLayer) {
         var props = feature.properties || {};
         if (props.boundary_source) sources[props.boundary_source] = true;
-        townLayer.bindTooltip(props.name, {permanent: true, direction: 'center', className: 'town-label',
-                                           interactive: false, pane: 'townNames'});
+        // A town's name comes from `import-areas`: shown as text, never as HTML.
+        window.PortalMaps.nameLabels(townLayer, props.name, 'town-label', 'townNames');
       }
     }).addTo(map);
     var note = document.getElementById('map-boundary-note');
@@ -132,7 +126,7 @@
         var text = props.target_class
           ? t('water_tooltip', {name: props.name, kind: props.kind_label, target: props.target_class})
           : t('water_tooltip_no_target', {name: props.name, kind: props.kind_label});
-        waterLayer.bindTooltip(text, {sticky: true});
+        waterLayer.bindTooltip(window.PortalMaps.labelElement(text), {sticky: true});
       }
     }).addTo(map);
   }).catch(function () { /* rivers are a help, not a requirement */ });
@@ -166,6 +160,7 @@
         flag.setAttribute('aria-hidden', 'true');
         holder.appendChild(flag);
       }
+      // The icon's HTML is serialised from nodes built with textContent: any text in it is escaped.
       icons[key] = L.divIcon({
         className: 'mk mk-status-' + status + (props.overdue ? ' mk-overdue' : ''),
         html: holder.innerHTML,
@@ -447,7 +442,7 @@
           L.circle(here, {radius: position.coords.accuracy || 0, color: HERE_COLOUR, weight: 1,
                           interactive: false}),
           L.circleMarker(here, {radius: 7, color: HERE_COLOUR, weight: 3, fillOpacity: 0.9})
-            .bindTooltip(t('you_are_here'))
+            .bindTooltip(window.PortalMaps.labelElement(t('you_are_here')))
         ]).addTo(map);
         listNearest();
         // Without animation: markers re-clustered at the end of a zoom animation would close a popup

@@ -3,19 +3,14 @@
  * Progressive enhancement: the page states the coordinates in text; this script only adds the map.
  * It reads everything from the JSON block #outfall-map-data (written by the server) and draws the
  * portal's own geometry, so it works with no basemap at all (intranet, offline, BASEMAP = "none").
+ * The outfall's name comes from a ledger: it is shown as text (static/js/basemap.js), never as HTML.
  */
 (function () {
   "use strict";
 
-  function escapeHtml(text) {
-    var element = document.createElement("span");
-    element.textContent = text;
-    return element.innerHTML;
-  }
-
   var container = document.getElementById("outfall-map");
   var source = document.getElementById("outfall-map-data");
-  if (!container || !source || typeof window.L === "undefined") {
+  if (!container || !source || typeof window.L === "undefined" || !window.PortalMaps) {
     return;
   }
   var data;
@@ -33,19 +28,12 @@
     scrollWheelZoom: false,   // the page scrolls past the map; zoom with the buttons or keyboard
     attributionControl: true
   });
-  map.attributionControl.setPrefix("<a href=\"https://leafletjs.com\">Leaflet</a>");
   var point = window.L.latLng(data.point[0], data.point[1]);
   // Close enough to see the bank, far enough to see which part of the town it is in. The view is set
   // before any layer is added: Leaflet cannot draw vectors on a map that has none yet.
   map.setView(point, 13);
 
-  (data.layers || []).forEach(function (layer) {
-    var options = { maxZoom: layer.maxZoom || 18, attribution: layer.attribution || "" };
-    if (layer.subdomains) {
-      options.subdomains = layer.subdomains;
-    }
-    window.L.tileLayer(layer.url, options).addTo(map);
-  });
+  window.PortalMaps.addBasemap(map, data.layers);
 
   var bounds = null;
   if (data.town && data.town.geometry) {
@@ -54,8 +42,9 @@
       interactive: false
     }).addTo(map);
     if (data.town.source) {
-      // Attributions are HTML: the names come from imported data, so they go in as text.
-      map.attributionControl.addAttribution(escapeHtml(data.town.name + "：" + data.town.source));
+      // Attributions are HTML: the names come from imported data, so they go in escaped, as text.
+      var credit = window.PortalMaps.labelElement(data.town.name + "：" + data.town.source);
+      map.attributionControl.addAttribution(credit.outerHTML);
     }
     bounds = town.getBounds();
   }
@@ -68,7 +57,7 @@
 
   window.L.circleMarker(point, {
     radius: 9, color: "#1b1b1b", weight: 3, fillColor: "#ffbf47", fillOpacity: 1
-  }).bindTooltip(data.name, { permanent: false, direction: "top" }).addTo(map);
+  }).bindTooltip(window.PortalMaps.labelElement(data.name), { permanent: false, direction: "top" }).addTo(map);
 
   if (bounds && !bounds.contains(point)) {
     map.fitBounds(bounds.extend(point), { padding: [16, 16] });

@@ -25,20 +25,29 @@
     loadNearby();
   }
 
-  function drawGeoJSON(url, style) {
+  /** Towns or waters from the portal's own GeoJSON, each named by a text label (never HTML). */
+  function drawGeoJSON(url, style, labelClass) {
     fetch(url).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
       if (data && map) {
-        var layer = L.geoJSON(data, {style: style, interactive: false}).addTo(map);
+        var layer = L.geoJSON(data, {
+          style: style, interactive: false,
+          onEachFeature: function (feature, featureLayer) {
+            window.PortalMaps.nameLabels(featureLayer, (feature.properties || {}).name, labelClass);
+          }
+        }).addTo(map);
         if (!marker && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
       }
     }).catch(function () {});
   }
 
-  if (window.L && mapBox) {
+  if (window.L && window.PortalMaps && mapBox) {
     mapBox.hidden = false;
     map = L.map(mapBox, {zoomControl: true}).setView([52.03, 123.59], 9);
-    drawGeoJSON(mapBox.dataset.townsUrl, {color: '#0b3d5c', weight: 1, dashArray: '4', fillOpacity: 0.05});
-    drawGeoJSON(mapBox.dataset.watersUrl, {color: '#1f6fb2', weight: 2});
+    // The same basemap as the public map (BASEMAP), so a resident recognises the place.
+    window.PortalMaps.addBasemap(map, window.PortalMaps.layersOf(mapBox));
+    drawGeoJSON(mapBox.dataset.townsUrl, {color: '#0b3d5c', weight: 1, dashArray: '4', fillOpacity: 0.05},
+                'town-label');
+    drawGeoJSON(mapBox.dataset.watersUrl, {color: '#1f6fb2', weight: 2}, 'water-label');
     map.on('click', function (event) { setPosition(event.latlng.lat, event.latlng.lng, false); });
     if (lat.value && lon.value && !isNaN(parseFloat(lat.value))) { setPosition(parseFloat(lat.value), parseFloat(lon.value), true); }
   }
