@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from portal import i18n
 from portal.registry import vocabulary
+from portal.urls import external_url
 
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -66,5 +67,6 @@ def init_app(app):
     app.add_template_global(vocabulary, "vocab")
     app.add_template_global(i18n.html_lang, "html_lang")
     app.add_template_global(i18n.is_english, "is_english")
+    app.add_template_global(external_url, "external_url")
     for helper in (district_name, site_name, feed_title, basemap_layers):
         app.add_template_global(helper)

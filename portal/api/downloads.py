@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, current_app, jsonify, request, send_file, url_for
+from flask import Response, current_app, jsonify, request, send_file
 from flask_babel import gettext as _
 
 from portal.api import bp
 from portal.extensions import db
 from portal.registry import open_data, queries
 from portal.registry.filters import OutfallFilter
+from portal.urls import external_url_maker
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -24,7 +25,7 @@ def outfalls_csv():
     outfall_filter = OutfallFilter.from_args(request.args)
     if outfall_filter.problems:
         return _bad_filter(outfall_filter)
-    chunks = open_data.stream_csv(outfall_filter, queries.today(), page_url_maker(), db.engine)
+    chunks = open_data.stream_csv(outfall_filter, queries.today(), external_url_maker("public.outfall_detail", "code"), db.engine)
     return _as_attachment(Response(chunks, mimetype="text/csv"), "csv")
 
 
@@ -34,23 +35,11 @@ def outfalls_xlsx():
     outfall_filter = OutfallFilter.from_args(request.args)
     if outfall_filter.problems:
         return _bad_filter(outfall_filter)
-    batches = open_data.records(outfall_filter, queries.today(), page_url_maker())
+    batches = open_data.records(outfall_filter, queries.today(), external_url_maker("public.outfall_detail", "code"))
     handle = open_data.write_xlsx(batches)
     # send_file streams the file in blocks and closes it afterwards, which removes it.
     response = send_file(handle, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name="outfalls.xlsx")
     return _as_attachment(response, "xlsx")
-
-
-def page_url_maker():
-    """A function giving an outfall's absolute page URL, built once rather than routed per row.
-
-    The base is ``PUBLIC_BASE_URL`` when set (the address the public knows), else the request's.
-    """
-    placeholder = "__CODE__"
-    path = url_for("public.outfall_detail", code=placeholder)
-    base = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
-    before, after = (base + path).split(placeholder, 1)
-    return lambda code: before + quote(code, safe="") + after
 
 
 def _as_attachment(response: Response, extension: str) -> Response:

@@ -6,11 +6,9 @@ cached briefly; labels follow the visitor's language, so they vary with the lang
 from __future__ import annotations
 
 import json
-import re
 from json.encoder import encode_basestring
-from urllib.parse import quote
 
-from flask import Response, current_app, request, url_for
+from flask import Response, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -20,14 +18,11 @@ from portal.models import Town, WaterBody
 from portal.registry import locations, queries
 from portal.registry import vocabulary as vocab
 from portal.registry.filters import OutfallFilter
+from portal.urls import external_url_maker
 
 GEOJSON = "application/geo+json"
 OUTFALLS_MAX_AGE = 60  # seconds: a status change shows on the map within a minute
 PLACES_MAX_AGE = 300  # boundaries and rivers change only on import
-# The characters Werkzeug leaves unquoted in a URL path segment; most codes are only these, so
-# quote() (slow when called 100,000 times) runs only for the others.
-_PATH_SAFE = "!$&'()*+,/:;=@"
-_NEEDS_NO_QUOTING = re.compile(r"[A-Za-z0-9_.~\-!$&'()*+,/:;=@]*").fullmatch
 
 
 @bp.get("/outfalls.geojson")
@@ -60,7 +55,7 @@ def _json_text(value) -> str:
 def _outfall_features(rows):
     """GeoJSON features, as JSON texts, of ``locations.LOCATED_COLUMNS`` rows; no personal data."""
     text = _json_text
-    page_url = _outfall_url_maker()
+    page_url = external_url_maker("public.outfall_detail", "code")
     party_name = locations.PublicPartyNames()
     vocabularies = {"type": vocab.OUTFALL_TYPES, "measure": vocab.MEASURES, "status": vocab.PLAN_STATUSES}
     # Each code and its label, encoded once per response instead of once per outfall.
@@ -95,22 +90,6 @@ def _outfall_features(rows):
 def _labels(vocabulary) -> dict:
     """Code → label in the visitor's language, looked up once per response instead of per feature."""
     return {term.code: vocabulary.display(term.code) for term in vocabulary}
-
-
-def _outfall_url_maker():
-    """A function giving the absolute URL of an outfall's page, without url_for per feature."""
-    marker = "__CODE__"
-    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
-    if base:
-        template = base + url_for("public.outfall_detail", code=marker)
-    else:
-        template = url_for("public.outfall_detail", code=marker, _external=True)
-    prefix, suffix = template.split(marker)
-
-    def outfall_url(code: str) -> str:
-        return prefix + (code if _NEEDS_NO_QUOTING(code) else quote(code, safe=_PATH_SAFE)) + suffix
-
-    return outfall_url
 
 
 @bp.get("/towns.geojson")

@@ -39,7 +39,7 @@ def group_robot_text(content: str) -> dict:
 
 def send_email(config, recipient: str, subject: str, body: str) -> None:
     """Send one plain-text UTF-8 e-mail through the configured SMTP server."""
-    host = config.get("SMTP_HOST") or ""
+    host = config["SMTP_HOST"]
     if not host:
         raise EmailDisabled("未配置 SMTP_HOST，邮件发送未启用（e-mail is off）；配置后可重试。")
     message = EmailMessage()
@@ -51,18 +51,18 @@ def send_email(config, recipient: str, subject: str, body: str) -> None:
     # base64 keeps Chinese text intact through servers that only pass 7-bit mail.
     message.set_content(body or "", charset="utf-8", cte="base64")
 
-    timeout = float(config.get("NOTIFY_TIMEOUT_SECONDS") or 10)
-    port = int(config.get("SMTP_PORT") or 25)
-    if config.get("SMTP_SSL"):
+    timeout = config["NOTIFY_TIMEOUT_SECONDS"]
+    port = config["SMTP_PORT"]
+    if config["SMTP_SSL"]:
         smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
     else:
         smtp = smtplib.SMTP(host, port, timeout=timeout)
     with smtp:
-        if config.get("SMTP_STARTTLS"):
+        if config["SMTP_STARTTLS"]:
             smtp.starttls(context=ssl.create_default_context())
-        if config.get("SMTP_USERNAME"):
-            # PORTAL_* values are parsed as JSON, so a password of digits arrives as a number.
-            smtp.login(str(config["SMTP_USERNAME"]), str(config.get("SMTP_PASSWORD") or ""))
+        if config["SMTP_USERNAME"]:
+            # Both are text: finalise() turns a password of digits (PORTAL_* is parsed as JSON) into one.
+            smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
         smtp.send_message(message)
 
 
@@ -74,7 +74,7 @@ def post_webhook(config, url: str, payload: str) -> None:
         url, data=payload.encode("utf-8"), method="POST",
         headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "outfall-portal"},
     )
-    timeout = float(config.get("NOTIFY_TIMEOUT_SECONDS") or 10)
+    timeout = config["NOTIFY_TIMEOUT_SECONDS"]
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             status, answer = response.status, response.read(65536)

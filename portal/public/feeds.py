@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, render_template, request
 from flask_babel import gettext as _
 
 from portal.models import OutfallEvent
@@ -16,6 +16,7 @@ from portal.registry import changes, queries, statistics
 from portal.registry import vocabulary as vocab
 from portal.registry.filters import OutfallFilter
 from portal.templating import format_date
+from portal.urls import external_url
 
 FEED_LIMIT = 100
 ATOM_MIMETYPE = "application/atom+xml"
@@ -51,8 +52,8 @@ def feed():
         "public/feed.atom.xml", entries=entries,
         feed_id=f"tag:{authority},{TAG_YEAR}:outfall-changes" + _filter_suffix(outfall_filter),
         updated=_iso(newest or datetime.now(timezone.utc)),
-        self_url=url_for("public.feed", _external=True, **outfall_filter.to_args()),
-        list_url=url_for("public.outfall_list", _external=True, **outfall_filter.to_args()),
+        self_url=external_url("public.feed", **outfall_filter.to_args()),
+        list_url=external_url("public.outfall_list", **outfall_filter.to_args()),
     )
     return current_app.response_class(body, mimetype=ATOM_MIMETYPE)
 
@@ -73,7 +74,7 @@ def _entry(event: OutfallEvent, authority: str) -> Entry:
     return Entry(
         id=f"tag:{authority},{TAG_YEAR}:outfall-event:{event.id}",
         title=_clean(title), summary=_clean(summary),
-        url=url_for("public.outfall_detail", code=outfall.code, _external=True),
+        url=external_url("public.outfall_detail", code=outfall.code),
         updated=_iso(event.occurred_at),
     )
 
@@ -97,9 +98,8 @@ def _iso(moment: datetime) -> str:
 
 
 def _tag_authority() -> str:
-    """The host name that owns the feed's tag: URIs: PUBLIC_BASE_URL's, else the request's (no port)."""
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-    return (urlsplit(base).hostname or "localhost").lower()
+    """The host name that owns the feed's tag: URIs: the portal's public host (no port)."""
+    return (urlsplit(external_url("public.home")).hostname or "localhost").lower()
 
 
 def _filter_suffix(outfall_filter: OutfallFilter) -> str:

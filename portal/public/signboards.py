@@ -8,13 +8,14 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import abort, current_app, make_response, render_template, request, url_for
+from flask import abort, make_response, render_template, request
 from flask_babel import gettext as _
 
 from portal.extensions import db
 from portal.models import Town
 from portal.public import bp
 from portal.registry import monitoring, queries, record
+from portal.urls import external_url
 
 ONE_DAY = 24 * 3600
 # Level Q restores up to a quarter of the symbol: an outdoor board gets dirty and scratched.
@@ -24,15 +25,8 @@ QR_PNG_SCALE = 10
 
 
 def outfall_page_url(code: str) -> str:
-    """The absolute address of an outfall's page: under PUBLIC_BASE_URL if set, else the request's host."""
-    base = current_app.config.get("PUBLIC_BASE_URL") or ""
-    if not base:
-        return url_for("public.outfall_detail", code=code, _external=True)
-    path = url_for("public.outfall_detail", code=code)
-    # PUBLIC_BASE_URL names the portal's root as the public reaches it, which replaces the script root.
-    if request.script_root and path.startswith(request.script_root):
-        path = path[len(request.script_root):]
-    return base.rstrip("/") + path
+    """The absolute address of an outfall's page, as the public reaches it (see portal.urls)."""
+    return external_url("public.outfall_detail", code=code)
 
 
 def qr_code(code: str) -> segno.QRCode:

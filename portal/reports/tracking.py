@@ -29,7 +29,7 @@ import hmac
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -42,13 +42,12 @@ from portal.photos import CleanPhoto, PhotoStorage, staged_photos
 from portal.registry import queries
 from portal.registry.vocabulary import OPEN_REPORT_STATUSES, REPORT_CATEGORIES, REPORT_STATUSES
 from portal.reports import privacy
+from portal.urls import external_url
 
 # Decimal places of a published report's public position: 0.001° is about 110 m north–south and
 # 70 m east–west here, enough to find the river bank, too coarse to point at a house.
 PUBLIC_POSITION_DECIMALS = 3
 TEXT_MAX_LENGTH = 2000  # information added, a reopening's reason, a rating's comment
-DEFAULT_MAX_PHOTOS = 6
-DEFAULT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
 KIND_PUBLISHED, KIND_UNPUBLISHED = "published", "unpublished"
 
 
@@ -155,7 +154,7 @@ def add_information(report: Report, text: str | None, photos: Iterable[CleanPhot
     text = _checked_text(text)
     if text is None and not photos:
         raise ReportActionRefused(_("请填写补充说明，或选择要补充的照片。"))
-    limit = current_app.config.get("REPORT_PHOTO_LIMIT", DEFAULT_MAX_PHOTOS)
+    limit = current_app.config["REPORT_PHOTO_LIMIT"]
     if len(report.photos) + len(photos) > limit:
         raise ReportActionRefused(_("每份举报最多 %(limit)s 张照片，这份举报已有 %(count)s 张。",
                                     limit=limit, count=len(report.photos)))
@@ -184,7 +183,7 @@ def action_deadline(report: Report) -> datetime | None:
     resolved = [u.occurred_at for u in report.updates if u.author == "staff" and u.status == "resolved"]
     if not resolved:
         return None
-    return max(resolved) + timedelta(days=current_app.config.get("REPORT_REOPEN_DAYS", 30))
+    return max(resolved) + timedelta(days=current_app.config["REPORT_REOPEN_DAYS"])
 
 
 def confirm_fixed(report: Report, now: datetime | None = None) -> ReportUpdate:
@@ -234,7 +233,7 @@ def rate(report: Report, stars: int, comment: str | None = None, now: datetime |
 
 def _check_action_window(report: Report, now: datetime) -> None:
     """Refuse confirming or reopening unless the report is resolved and the window is still open."""
-    days = current_app.config.get("REPORT_REOPEN_DAYS", 30)
+    days = current_app.config["REPORT_REOPEN_DAYS"]
     deadline = action_deadline(report)
     if deadline is None:
         raise ReportActionRefused(_("承办单位答复办结后，才能确认问题已解决或重新打开。"))
@@ -256,7 +255,7 @@ def _checked_text(text: str | None) -> str | None:
 
 def notification_recipients(report: Report) -> list[str]:
     """Who hears about this report: REPORT_NOTIFY_EMAILS of its town, then of "*" (every report), once each."""
-    table = current_app.config.get("REPORT_NOTIFY_EMAILS") or {}
+    table = current_app.config["REPORT_NOTIFY_EMAILS"]
     keys = ([report.town.name] if report.town is not None else []) + ["*"]
     recipients: list[str] = []
     for key in keys:
@@ -287,11 +286,8 @@ def _notify_town(report: Report, what: str, lines: list[str]) -> None:
 
 
 def public_url(report: Report) -> str:
-    """The absolute address of the report's public tracking page (PUBLIC_BASE_URL if set)."""
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    if base:
-        return base + url_for("reports.track", code=report.tracking_code)
-    return url_for("reports.track", code=report.tracking_code, _external=True)
+    """The absolute address of the report's public tracking page, as the public reaches it."""
+    return external_url("reports.track", code=report.tracking_code)
 
 
 # What each audience sees ------------------------------------------------------------------------------
@@ -357,8 +353,8 @@ def private_view(report: Report, today: date | None = None, now: datetime | None
         "action_deadline": deadline,
         "can_confirm_or_reopen": deadline is not None and now <= deadline,
         "can_rate": report.responded_at is not None,
-        "photo_room": max(0, current_app.config.get("REPORT_PHOTO_LIMIT", DEFAULT_MAX_PHOTOS) - len(report.photos)),
-        "photo_max_mb": current_app.config.get("REPORT_PHOTO_MAX_BYTES", DEFAULT_PHOTO_MAX_BYTES) // (1024 * 1024),
+        "photo_room": max(0, current_app.config["REPORT_PHOTO_LIMIT"] - len(report.photos)),
+        "photo_max_mb": current_app.config["REPORT_PHOTO_MAX_BYTES"] // (1024 * 1024),
     })
     return view
 
