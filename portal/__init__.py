@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as portal_config
 from portal import security
@@ -34,6 +35,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     portal_config.finalise(app.config, app.instance_path)
+    hops = app.config["PROXY_FIX_HOPS"]
+    if hops:
+        # Trust exactly that many proxies for the visitor's address, scheme, host and sub-path; the
+        # forwarded host is still checked against TRUSTED_HOSTS like any other.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
     import portal.models  # noqa: F401  (registers the tables with the metadata)
 

@@ -6,6 +6,8 @@ variables → the ``test_config`` mapping given to ``create_app``.
 from __future__ import annotations
 
 import re
+from email.utils import parseaddr
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -32,11 +34,18 @@ class Defaults:
     DISTRICT_NAME_EN = "Huzhong District"  # the same district on English pages
     # The district's public report telephone: configuration, never hard-coded (DOMAIN.md §4).
     REPORT_TELEPHONE = "0457-12345"
-    # Absolute base URL used where a link leaves the site (QR codes, e-mails); empty: the request's.
+    # The portal's root as the public reaches it, e.g. "https://hz.example.gov.cn/portal": every link
+    # that leaves the site (QR codes, e-mails, webhooks, GeoJSON, CSV/XLSX, the feed) starts with it.
+    # Empty: the request's host, which TRUSTED_HOSTS then guards. Required outside development.
     PUBLIC_BASE_URL = ""
+    # Host names the portal answers to; any other Host header gets a 400. None: PUBLIC_BASE_URL's host,
+    # SERVER_NAME's and localhost/127.0.0.1/::1. A leading dot (".example.gov.cn") trusts sub-domains.
+    TRUSTED_HOSTS = None
     OUTFALLS_PER_PAGE = 50
     # Largest ledger file `portal import-ledger` accepts, in bytes.
     LEDGER_MAX_BYTES = 20 * 1024 * 1024
+    # Most data rows a ledger may have: a district's ledger holds hundreds to thousands of outfalls.
+    LEDGER_MAX_ROWS = 100_000
     # The licence the open data (/data, the CSV/XLSX downloads, the feed) is published under.
     DATA_LICENCE_NAME = "CC BY 4.0"
     DATA_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/deed.zh-hans"
@@ -170,9 +179,10 @@ def finalise(config, instance_path: str) -> None:
     if not isinstance(per_page, int) or not 1 <= per_page <= 1000:
         problems.append(f"OUTFALLS_PER_PAGE 应为 1–1000 的整数（must be an integer 1–1000）：{per_page!r}。")
 
-    base = config.get("PUBLIC_BASE_URL") or ""
-    if base and not re.match(r"^https?://[^/\s]+", base):
-        problems.append(f"PUBLIC_BASE_URL 应以 http:// 或 https:// 开头：{base!r}。")
+    base = config.get("PUBLIC_BASE_URL")
+    if base and not (isinstance(base, str) and _is_web_url(base)):
+        problems.append(f"PUBLIC_BASE_URL 应为 http:// 或 https:// 开头、不带查询参数的网址"
+                        f"（must be an http(s) URL without query or fragment）：{base!r}。")
 
     basemap = config.get("BASEMAP")
     # PORTAL_TIANDITU_KEY is parsed as JSON, so a key of digits only would arrive as a number.
@@ -191,12 +201,13 @@ def finalise(config, instance_path: str) -> None:
         problems.append("设置了 SMTP_HOST 时须设置发件人 MAIL_FROM（the sender address）。")
     if config.get("SMTP_SSL") and config.get("SMTP_STARTTLS"):
         problems.append("SMTP_SSL 与 SMTP_STARTTLS 只能启用其一（465 端口用 SMTP_SSL，587 端口用 SMTP_STARTTLS）。")
-    attempts = config.get("NOTIFY_MAX_ATTEMPTS")
-    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
-        problems.append(f"NOTIFY_MAX_ATTEMPTS 应为正整数（must be a positive integer）：{attempts!r}。")
 
     problems += _rate_limit_problems(config)
-    problems += _integer_problems(config, {"MAX_FORM_PARTS": (1, 10000), "PROXY_FIX_HOPS": (0, 5)})
+    problems += _number_problems(config)
+    problems += _text_problems(config)
+    problems += _language_problems(config)
+    problems += _notification_problems(config)
+    problems += _trusted_host_problems(config)
     if not isinstance(config.get("SESSION_COOKIE_SECURE"), bool):
         problems.append("SESSION_COOKIE_SECURE 应为 True 或 False（must be a boolean; True behind HTTPS）："
                         f"{config.get('SESSION_COOKIE_SECURE')!r}。")
@@ -205,14 +216,153 @@ def finalise(config, instance_path: str) -> None:
         raise ConfigError("门户无法启动，配置有误（the portal cannot start）：\n- " + "\n- ".join(problems))
 
 
-def _integer_problems(config, ranges: dict[str, tuple[int, int]]) -> list[str]:
-    """Settings that must be whole numbers within a range (booleans are not numbers here)."""
+# Whole-number settings and their allowed ranges (booleans are not numbers here).
+INTEGER_RANGES = {
+    "LEDGER_MAX_BYTES": (1, 2**40),
+    "LEDGER_MAX_ROWS": (1, 10_000_000),
+    "SMTP_PORT": (1, 65535),
+    "NOTIFY_MAX_ATTEMPTS": (1, 100),
+    "REPORT_ACCEPT_WORKING_DAYS": (1, 365),
+    "REPORT_FINISH_DAYS": (1, 3650),
+    "REPORT_REOPEN_DAYS": (1, 3650),
+    "REPORT_PHOTO_LIMIT": (1, 100),
+    "REPORT_PHOTO_MAX_BYTES": (1, 2**31),
+    "REPORT_DUPLICATE_DAYS": (1, 3650),
+    "MAX_CONTENT_LENGTH": (1, 2**40),
+    "MAX_FORM_PARTS": (1, 10000),
+    "PROXY_FIX_HOPS": (0, 5),
+}
+# Settings that may have a fraction (seconds, metres).
+NUMBER_RANGES = {
+    "SQLITE_BUSY_TIMEOUT": (0, 3600),
+    "NOTIFY_TIMEOUT_SECONDS": (1, 600),
+    "REPORT_DUPLICATE_METRES": (1, 100000),
+}
+# Text that must not be empty, and text that may be; a number from PORTAL_* (parsed as JSON) becomes text.
+REQUIRED_TEXTS = ("DISTRICT_NAME", "DISTRICT_NAME_EN", "REPORT_TELEPHONE", "DATA_LICENCE_NAME")
+OPTIONAL_TEXTS = ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD", "MAIL_FROM", "PHOTO_ROOT")
+BOOLEANS = ("SMTP_STARTTLS", "SMTP_SSL")
+# The report form's own fields (about 20) come on top of its photos in one multipart request.
+FORM_FIELD_PARTS = 24
+# A host name or IPv4 address with an optional port; a leading dot also trusts every sub-domain.
+HOST_PATTERN = re.compile(r"\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?|::1")
+EMAIL_PATTERN = re.compile(r"[^@\s<>()\[\],;:\"]+@[\w-]+(?:\.[\w-]+)+")
+# Always trusted Host names: a developer's own machine.
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "::1"]
+
+
+def _number_problems(config) -> list[str]:
+    """Whole numbers and measures outside their range, or not numbers at all (\"six\", True, NaN)."""
     problems = []
-    for key, (low, high) in ranges.items():
-        value = config.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            problems.append(f"{key} 应为 {low}–{high} 的整数（must be an integer {low}–{high}）：{value!r}。")
+    for ranges, kinds, noun in ((INTEGER_RANGES, int, "整数（an integer）"),
+                                (NUMBER_RANGES, (int, float), "数（a number）")):
+        for key, (low, high) in ranges.items():
+            value = config.get(key)
+            if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+                problems.append(f"{key} 应为 {low}–{high} 的{noun}：{value!r}。")
+    parts, photos = config.get("MAX_FORM_PARTS"), config.get("REPORT_PHOTO_LIMIT")
+    if not problems and parts < photos + FORM_FIELD_PARTS:
+        problems.append(f"MAX_FORM_PARTS 应不少于 REPORT_PHOTO_LIMIT + {FORM_FIELD_PARTS}（the report form's "
+                        f"photos and fields must fit in one request）：{parts!r}。")
     return problems
+
+
+def _text_problems(config) -> list[str]:
+    """Texts that are missing or not text, booleans that are not booleans, URLs that are not web URLs."""
+    problems = []
+    for key in REQUIRED_TEXTS + OPTIONAL_TEXTS:
+        value = config.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = config[key] = str(value)
+        if not isinstance(value, str) or (key in REQUIRED_TEXTS and not value.strip()):
+            need = "非空文字（non-empty text）" if key in REQUIRED_TEXTS else "文字（text）"
+            problems.append(f"{key} 应为{need}：{value!r}。")
+    for key in BOOLEANS:
+        if not isinstance(config.get(key), bool):
+            problems.append(f"{key} 应为 True 或 False（must be a boolean）：{config.get(key)!r}。")
+    licence = config.get("DATA_LICENCE_URL")
+    if not (isinstance(licence, str) and _is_web_url(licence)):
+        problems.append(f"DATA_LICENCE_URL 应为 http(s) 网址（must be an http(s) URL）：{licence!r}。")
+    storage = config.get("RATELIMIT_STORAGE_URI")
+    if not isinstance(storage, str) or "://" not in storage:
+        problems.append(f"RATELIMIT_STORAGE_URI 应为存储地址，如 memory:// 或 redis://主机:6379"
+                        f"（must be a storage URI）：{storage!r}。")
+    return problems
+
+
+def _language_problems(config) -> list[str]:
+    """LANGUAGES must be languages the portal has a catalogue for, and DEFAULT_LOCALE one of them."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent / "translations"
+    available = {"zh_Hans_CN"} | {entry.name for entry in folder.iterdir() if entry.is_dir()}
+    languages, default = config.get("LANGUAGES"), config.get("DEFAULT_LOCALE")
+    if (not isinstance(languages, (list, tuple)) or not languages
+            or not all(isinstance(code, str) and code in available for code in languages)):
+        return [f"LANGUAGES 应为可用语言的列表（a list of available languages: {', '.join(sorted(available))}）："
+                f"{languages!r}。"]
+    if default not in languages:
+        return [f"DEFAULT_LOCALE 应为 LANGUAGES 之一（must be one of LANGUAGES）：{default!r}。"]
+    return []
+
+
+def _notification_problems(config) -> list[str]:
+    """Recipients of new-report messages: addresses by town, webhook URLs, and the sender."""
+    problems = []
+    table = config.get("REPORT_NOTIFY_EMAILS")
+    example = '{"*": ["hbj@example.gov.cn"], "镇名": ["town@example.gov.cn"]}'
+    if not isinstance(table, dict):
+        problems.append(f"REPORT_NOTIFY_EMAILS 应为字典，如 {example}（must be a mapping）：{table!r}。")
+    else:
+        for town, addresses in table.items():
+            if not isinstance(town, str) or not town.strip():
+                problems.append(f"REPORT_NOTIFY_EMAILS 的键应为镇名或 \"*\"（a town name or \"*\"）：{town!r}。")
+            elif not isinstance(addresses, (list, tuple)):
+                problems.append(f"REPORT_NOTIFY_EMAILS[{town!r}] 应为邮箱地址的列表，如 {example}"
+                                f"（must be a list of addresses）：{addresses!r}。")
+            else:
+                problems += [f"REPORT_NOTIFY_EMAILS[{town!r}] 中的邮箱地址无效（not an e-mail address）：{address!r}。"
+                             for address in addresses
+                             if not (isinstance(address, str) and EMAIL_PATTERN.fullmatch(address))]
+    hooks = config.get("REPORT_NOTIFY_WEBHOOKS")
+    if not isinstance(hooks, (list, tuple)):
+        problems.append(f"REPORT_NOTIFY_WEBHOOKS 应为网址的列表（must be a list of URLs）：{hooks!r}。")
+    else:
+        problems += [f"REPORT_NOTIFY_WEBHOOKS 中的网址无效，应以 http(s):// 开头（not an http(s) URL）：{url!r}。"
+                     for url in hooks if not (isinstance(url, str) and _is_web_url(url, query=True))]
+    sender = config.get("MAIL_FROM")
+    if isinstance(sender, str) and sender and not EMAIL_PATTERN.fullmatch(parseaddr(sender)[1]):
+        problems.append(f"MAIL_FROM 应为发件地址，如 \"呼中区排污口平台 <noreply@example.gov.cn>\""
+                        f"（not an e-mail address）：{sender!r}。")
+    return problems
+
+
+def _trusted_host_problems(config) -> list[str]:
+    """Derive TRUSTED_HOSTS when unset, so that a forged Host header never reaches a link; check it when set."""
+    hosts = config.get("TRUSTED_HOSTS")
+    if hosts is None:
+        # The names the portal is configured to be reached by, and a developer's own machine.
+        derived = [urlsplit(config.get("PUBLIC_BASE_URL") or "").hostname,
+                   str(config.get("SERVER_NAME") or "").partition(":")[0] or None]
+        config["TRUSTED_HOSTS"] = [host for host in derived if host] + LOCAL_HOSTS
+        return []
+    if (isinstance(hosts, str) or not isinstance(hosts, (list, tuple)) or not hosts
+            or not all(isinstance(host, str) and HOST_PATTERN.fullmatch(host) for host in hosts)):
+        return [f"TRUSTED_HOSTS 应为主机名的列表，如 [\"hz.example.gov.cn\", \".example.gov.cn\"]"
+                f"（must be a list of host names）：{hosts!r}。"]
+    config["TRUSTED_HOSTS"] = list(hosts)
+    return []
+
+
+def _is_web_url(url: str, query: bool = False) -> bool:
+    """An absolute http(s) URL with a host; with query=False also without query string or fragment."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and not re.search(r"\s", url)
+            and (query or not (parts.query or parts.fragment)))
 
 
 def _rate_limit_problems(config) -> list[str]:
