@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -59,7 +60,7 @@ THUMBNAIL_QUALITY = 80
 DEFAULT_ZONE = "Asia/Shanghai"
 CONTENT_TYPE = "image/jpeg"
 
-NOT_AN_IMAGE = "文件不是可识别的图片（支持 JPEG、PNG、WebP、HEIC）"
+NOT_AN_IMAGE = _l("文件不是可识别的图片（支持 JPEG、PNG、WebP、HEIC）")
 
 # Pillow's format names for the files a signature announces (a JPEG with an MPF index opens as MPO).
 _DECODERS = {"JPEG": {"JPEG", "MPO"}, "PNG": {"PNG"}, "WEBP": {"WEBP"}, "HEIF": {"HEIF"}}
@@ -86,16 +87,30 @@ _GPS_STATUS = 9
 
 
 class PhotoRejected(ValueError):
-    """A photo was refused; ``str()`` is a message a resident understands, ``reason`` a stable code.
+    """A photo was refused; ``message`` is what a resident understands (a lazy translation, read in
+    the visitor's language when shown), ``reason`` a stable code.
 
     Reasons: ``empty``, ``too_large``, ``not_an_image``, ``mismatch``, ``trailing_payload``,
     ``too_many_pixels``, ``broken``.
     """
 
-    def __init__(self, message_zh: str, reason: str):
-        super().__init__(message_zh)
-        self.message_zh = message_zh
+    def __init__(self, message, reason: str):
+        super().__init__(message)
+        self.message = message
         self.reason = reason
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One photo as a request brought it: the file name the browser gave (shown back to the
+    resident in refusals, never used to store it) and its bytes, read one byte past the size limit
+    at most."""
+
+    filename: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -120,20 +135,11 @@ def inspect_and_clean(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: in
                       zone: str | tzinfo = DEFAULT_ZONE) -> CleanPhoto:
     """Verify an uploaded photo by decoding it, read its position and time, and re-encode it clean.
 
-    Raises ``PhotoRejected`` with a Chinese message when the photo is refused. ``zone`` is where a
+    Raises ``PhotoRejected`` with a message when the photo is refused. ``zone`` is where a
     camera's clock is assumed to be when the photo does not record its UTC offset.
     """
     data = bytes(data)
-    if not data:
-        raise PhotoRejected("照片文件为空（0 字节），请重新选择照片", "empty")
-    if len(data) > max_bytes:
-        raise PhotoRejected(f"照片过大（{_megabytes(len(data), up=True)} MB），每张最多 {_megabytes(max_bytes)} MB",
-                            "too_large")
-    kind = _signature(data)
-    if kind is None:
-        raise PhotoRejected(NOT_AN_IMAGE, "not_an_image")
-    _refuse_trailing_payload(data, kind)
-
+    kind = check_before_decoding(data, max_bytes=max_bytes, max_pixels=max_pixels)
     image = _decode(data, kind, max_pixels)
     gps, taken_at = _suggestions(image, ZoneInfo(zone) if isinstance(zone, str) else zone)
     image = _upright(image)
@@ -142,6 +148,25 @@ def inspect_and_clean(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: in
     thumbnail = _encode(_fit(image, THUMBNAIL_EDGE), THUMBNAIL_QUALITY)
     return CleanPhoto(image=image_bytes, thumbnail=thumbnail, width=image.width, height=image.height,
                       sha256=hashlib.sha256(image_bytes).hexdigest(), gps=gps, taken_at=taken_at)
+
+
+def check_before_decoding(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> str:
+    """Refuse what can be refused without decoding a pixel: emptiness, size, signature, a payload
+    after the image, and the pixel count its header declares; give the format.
+
+    Cheap (it reads the header only), so a request's photos can all pass it before any is decoded.
+    """
+    if not data:
+        raise PhotoRejected(_l("照片文件为空（0 字节），请重新选择照片"), "empty")
+    if len(data) > max_bytes:
+        raise PhotoRejected(_l("照片过大（%(size)s MB），每张最多 %(limit)s MB",
+                               size=_megabytes(len(data), up=True), limit=_megabytes(max_bytes)), "too_large")
+    kind = _signature(data)
+    if kind is None:
+        raise PhotoRejected(NOT_AN_IMAGE, "not_an_image")
+    _refuse_trailing_payload(data, kind)
+    _open_header(data, kind, max_pixels)
+    return kind
 
 
 def _megabytes(size: int, up: bool = False) -> str:
@@ -178,8 +203,8 @@ def _refuse_trailing_payload(data: bytes, kind: str) -> None:
     lowered = trailer.lower()
     if (trailer.startswith(_PAYLOAD_STARTS) or _ZIP_DIRECTORY in trailer[-_ZIP_DIRECTORY_REACH:]
             or any(marker in lowered for marker in _MARKUP)):
-        raise PhotoRejected("图片文件末尾夹带了其他内容（如压缩包或网页代码），为安全起见不予接收；"
-                            "请上传相机或手机拍摄的原图", "trailing_payload")
+        raise PhotoRejected(_l("图片文件末尾夹带了其他内容（如压缩包或网页代码），为安全起见不予接收；"
+                               "请上传相机或手机拍摄的原图"), "trailing_payload")
 
 
 def _jpeg_end(data: bytes) -> int | None:
@@ -248,22 +273,39 @@ def _register_heif() -> None:
     pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 
-def _decode(data: bytes, kind: str, max_pixels: int) -> Image.Image:
-    """Open the image as the format its signature announced, check its size, and decode every pixel."""
+def _bomb(max_pixels: int) -> PhotoRejected:
+    """The refusal of an image declaring more pixels than ``max_pixels``."""
+    ten_thousands = format(max_pixels / 10_000, "g")
+    return PhotoRejected(_l("图片尺寸过大（超过 %(n)s 万像素），疑似异常文件", n=ten_thousands), "too_many_pixels")
+
+
+def _broken() -> PhotoRejected:
+    """The refusal of an image that cannot be parsed or decoded."""
+    return PhotoRejected(_l("图片已损坏或不完整，无法打开；请重新拍摄，或选择手机相册中的原图"), "broken")
+
+
+def _open_header(data: bytes, kind: str, max_pixels: int) -> Image.Image:
+    """The image opened lazily (its header read, no pixel decoded) as the format its signature
+    announced, once its declared pixel count is within ``max_pixels``."""
     _register_heif()
-    bomb = PhotoRejected(f"图片尺寸过大（超过 {max_pixels / 10_000:g} 万像素），疑似异常文件", "too_many_pixels")
-    broken = PhotoRejected("图片已损坏或不完整，无法打开；请重新拍摄，或选择手机相册中的原图", "broken")
     try:
         image = Image.open(io.BytesIO(data), formats=list(_DECODERS))  # MPO opens through the JPEG plugin
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise bomb from None
+        raise _bomb(max_pixels) from None
     except Exception as exc:  # untrusted input: any failure to parse it is a refusal
-        raise broken from exc
+        raise _broken() from exc
     if image.format not in _DECODERS[kind]:
-        raise PhotoRejected("文件内容与其图片格式标识不符，为安全起见不予接收", "mismatch")
+        raise PhotoRejected(_l("文件内容与其图片格式标识不符，为安全起见不予接收"), "mismatch")
     width, height = image.size
     if width * height > max_pixels:
-        raise bomb
+        raise _bomb(max_pixels)
+    return image
+
+
+def _decode(data: bytes, kind: str, max_pixels: int) -> Image.Image:
+    """Open the image as the format its signature announced, check its size, and decode every pixel."""
+    image = _open_header(data, kind, max_pixels)
+    width, height = image.size
     if image.format in _DECODERS["JPEG"] and max(width, height) > MAX_EDGE:
         # Let libjpeg scale by 1/2, 1/4 or 1/8 while decoding: every byte is still decoded, far faster.
         scale = MAX_EDGE / max(width, height)
@@ -271,9 +313,9 @@ def _decode(data: bytes, kind: str, max_pixels: int) -> Image.Image:
     try:
         image.load()  # the first frame of an animation: the one a resident sees first
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise bomb from None
+        raise _bomb(max_pixels) from None
     except Exception as exc:
-        raise broken from exc
+        raise _broken() from exc
     return image
 
 

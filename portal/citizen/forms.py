@@ -3,6 +3,7 @@ description, observed_at, photos, reporter_name, reporter_phone, reporter_email,
 consent, csrf_token (plus address, the honeypot ``website`` and the ``preview`` button)."""
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -19,6 +20,28 @@ MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 OBSERVED_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+OBSERVED_EARLIEST_YEAR = 2000  # nothing a resident saw is older; year 1 would overflow the time-zone arithmetic
+# C0 controls other than tab, line feed and carriage return, and DEL: never typed by a person, and a NUL
+# is refused by PostgreSQL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def no_control_characters(_form, field):
+    """Refuse text carrying control characters (a NUL byte above all), naming the field."""
+    if isinstance(field.data, str) and CONTROL_CHARACTERS.search(field.data):
+        raise ValidationError(_l("含有不可见的控制字符，请删除后重新填写。"))
+
+
+class CitizenForm(FlaskForm):
+    """A form of the citizen pages: every text field is also checked for control characters."""
+
+    def validate(self, extra_validators=None):
+        """Validate as WTForms does, with ``no_control_characters`` added to every text field."""
+        extra = {name: list(validators) for name, validators in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if isinstance(field, StringField):  # TextAreaField is one too
+                extra.setdefault(name, []).append(no_control_characters)
+        return super().validate(extra_validators=extra)
 
 
 def _coordinate(low: float, high: float, name):
@@ -29,22 +52,22 @@ def _coordinate(low: float, high: float, name):
             value = float(field.data)
         except ValueError:
             raise ValidationError(_l("%(name)s 应为数字（十进制度）。", name=name)) from None
-        if not low <= value <= high:
+        if not math.isfinite(value) or not low <= value <= high:
             raise ValidationError(_l("%(name)s 超出范围。", name=name))
     return check
 
 
-class ReportForm(FlaskForm):
+class ReportForm(CitizenForm):
     """What a resident tells us about a discharge; see the module docstring for the field contract."""
 
-    lat = StringField(_l("纬度"), validators=[Optional(), _coordinate(-90, 90, _l("纬度"))])
-    lon = StringField(_l("经度"), validators=[Optional(), _coordinate(-180, 180, _l("经度"))])
+    lat = StringField(_l("纬度"), validators=[Optional(), Length(max=32), _coordinate(-90, 90, _l("纬度"))])
+    lon = StringField(_l("经度"), validators=[Optional(), Length(max=32), _coordinate(-180, 180, _l("经度"))])
     outfall = StringField(_l("排污口编码"), validators=[Optional(), Length(max=64)])
     address = StringField(_l("地点描述"), validators=[Optional(), Length(max=300)])
     category = SelectField(_l("问题类型"), validators=[DataRequired(_l("请选择问题类型。"))])
     description = TextAreaField(_l("情况描述"), validators=[
         DataRequired(_l("请描述您看到的情况。")), Length(max=4000, message=_l("描述最多 4000 字。"))])
-    observed_at = StringField(_l("发现时间"), validators=[Optional()])
+    observed_at = StringField(_l("发现时间"), validators=[Optional(), Length(max=32)])
     photos = MultipleFileField(_l("照片"))
     reporter_name = StringField(_l("姓名"), validators=[Optional(), Length(max=50)])
     reporter_phone = StringField(_l("手机号码"), validators=[Optional(), Length(max=20)])
@@ -80,6 +103,8 @@ class ReportForm(FlaskForm):
         if field.data and self.observed_time() is None:
             raise ValidationError(_l("发现时间格式应为 2026-11-29 14:30。"))
         observed = self.observed_time()
+        if observed and observed.year < OBSERVED_EARLIEST_YEAR:
+            raise ValidationError(_l("发现时间不能早于 %(year)s 年。", year=OBSERVED_EARLIEST_YEAR))
         if observed and observed > datetime.now(observed.tzinfo):
             raise ValidationError(_l("发现时间不能晚于现在。"))
 
@@ -97,6 +122,10 @@ class ReportForm(FlaskForm):
             except ValueError:
                 continue
         return None
+
+    def validate_position_only(self) -> bool:
+        """Check only the position (a GET's ``?lat=&lon=``), so nearby reports are looked up for a real point."""
+        return bool(self.lat.validate(self) & self.lon.validate(self))
 
     def position(self) -> tuple[float, float] | None:
         """(lat, lon) when both were given."""

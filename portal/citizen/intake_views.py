@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from portal.citizen.blueprint import bp, refusal_page
 from portal.citizen.forms import ReportForm
@@ -14,29 +15,41 @@ from portal.reports.tracking import find_by_code
 NEW_REPORT_KEY = "new_report"  # session key: the private link is shown once, right after submitting
 
 
-def _rate_limit() -> str:
+def _submission_limit() -> str:
+    """Accepted submissions per address (only the 303 that files a report counts)."""
     return current_app.config["REPORT_RATE_LIMIT"]
 
 
+def _attempt_limit() -> str:
+    """Previews and refused forms per address: a larger budget of their own."""
+    return current_app.config["REPORT_ATTEMPT_RATE_LIMIT"]
+
+
+def _accepted(response) -> bool:
+    """Whether the POST filed a report (the redirect to the confirmation)."""
+    return response.status_code == 303
+
+
 @bp.route("/new", methods=["GET", "POST"])
-@limiter.limit(_rate_limit, methods=["POST"], error_message="提交过于频繁")
+@limiter.limit(_submission_limit, methods=["POST"], deduct_when=_accepted)
+@limiter.limit(_attempt_limit, methods=["POST"], deduct_when=lambda response: not _accepted(response))
 def new_report():
     """The form; a POST previews or submits, and any refusal keeps what the resident typed."""
-    form = ReportForm()
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD like GET
+        form = ReportForm(formdata=None)
         form.outfall.data = request.args.get("outfall", "")[:64]
-        form.lat.data, form.lon.data = request.args.get("lat", ""), request.args.get("lon", "")
-        outfall = intake.find_outfall(form.outfall.data)
-        return _render(form, outfall=outfall)
+        form.lat.data, form.lon.data = request.args.get("lat", "")[:32], request.args.get("lon", "")[:32]
+        form.validate_position_only()
+        return _render(form)
+    form = ReportForm()
     if form.website.data:
-        return _render(form, error="提交未被接受。", status=400)
+        return _render(form, error=_("提交未被接受。"), status=400)
     if not form.validate():
         return _render(form, status=400)
-    uploads = read_uploads(request.files.getlist("photos"))
-    try:
-        photos = intake.clean_photos(uploads)
-    except intake.SubmissionRefused as refused:
-        return _render(form, error=str(refused), status=400)
+    cleaned, problems = intake.check_photos(read_uploads(request.files.getlist("photos")))
+    if problems:
+        return _render(form, error=problems[0], problems=problems, status=400)
+    photos = cleaned
     hints = intake.suggestions(photos)
     if form.preview.data:
         # A preview cannot carry files across requests: say so rather than lose them silently.
@@ -97,20 +110,20 @@ def me_too(code: str):
     if report is None or report.status not in vocab.OPEN_REPORT_STATUSES:
         abort(404)
     counted = intake.add_me_too(report, request.remote_addr or "")
-    flash("已记录：您也看到了这个问题。" if counted else "您已经对这份举报表示过“我也看到了”。")
+    flash(_("已记录：您也看到了这个问题。") if counted else _("您已经对这份举报表示过“我也看到了”。"))
     return redirect(url_for("reports.track", code=report.tracking_code), code=303)
 
 
 @bp.get("/nearby.json")
 def nearby():
-    """Open reports near a point, for the form's duplicate check (no personal data)."""
-    try:
-        lat, lon = float(request.args["lat"]), float(request.args["lon"])
-    except (KeyError, ValueError):
-        return jsonify({"reports": []}), 400
+    """Open reports near a point, for the form's duplicate check (no personal data, coarse distances)."""
+    form = ReportForm(formdata=None)
+    form.lat.data, form.lon.data = request.args.get("lat", "")[:32], request.args.get("lon", "")[:32]
+    if not form.validate_position_only() or form.position() is None:
+        return jsonify({"reports": [], "error": _("请提供有效的纬度和经度（十进制度）。")}), 400
     return jsonify({"reports": [{
         "code": report.tracking_code, "category": vocab.REPORT_CATEGORIES.display(report.category),
-        "status": vocab.REPORT_STATUSES.display(report.status), "metres": round(distance),
+        "status": vocab.REPORT_STATUSES.display(report.status), "metres": metres,
         "me_too": report.me_too_count, "url": url_for("reports.track", code=report.tracking_code),
         "me_too_url": url_for("reports.me_too", code=report.tracking_code),
-    } for report, distance in intake.nearby_open_reports(lat, lon)]})
+    } for report, metres in intake.nearby_open_reports(*form.position())]})

@@ -6,18 +6,18 @@ carries the CSRF token. Photos are checked by ``portal.photos`` in the view, not
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import RadioField, SelectChoice, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from portal.citizen.forms import CitizenForm
 from portal.reports.tracking import TEXT_MAX_LENGTH
 
 _TOO_LONG = _l("最多 %(max)d 个字。")
 _CHOOSE_STARS = _l("请选择 1 到 5 星。")
 
 
-class AddInformationForm(FlaskForm):
+class AddInformationForm(CitizenForm):
     """More words or photos from the reporter (seen by the handling staff, never public)."""
 
     text = TextAreaField(_l("补充说明"), validators=[Optional(), Length(max=TEXT_MAX_LENGTH, message=_TOO_LONG)])
@@ -25,13 +25,13 @@ class AddInformationForm(FlaskForm):
     submit = SubmitField(_l("提交补充信息"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(CitizenForm):
     """The reporter confirms the problem is fixed."""
 
     submit = SubmitField(_l("确认问题已解决"))
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(CitizenForm):
     """The reporter says the problem is not fixed, and why."""
 
     reason = TextAreaField(_l("问题为什么没有解决"), validators=[
@@ -41,7 +41,7 @@ class ReopenForm(FlaskForm):
     submit = SubmitField(_l("重新打开举报"))
 
 
-class RateForm(FlaskForm):
+class RateForm(CitizenForm):
     """The reporter rates the handling, 1 to 5 stars, with an optional comment."""
 
     stars = RadioField(_l("评分"), coerce=int, choices=[

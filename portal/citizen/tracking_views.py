@@ -23,6 +23,7 @@ from portal import photos as photo_pipeline
 from portal.citizen.blueprint import bp, refusal_page
 from portal.citizen.tracking_forms import AddInformationForm, ConfirmForm, RateForm, ReopenForm
 from portal.citizen.uploads import read_uploads
+from portal.extensions import limiter
 from portal.registry import queries
 from portal.reports import intake, tracking
 
@@ -32,6 +33,16 @@ PRIVATE_ENDPOINTS = frozenset({
     "reports.private", "reports.private_photo", "reports.add_information", "reports.confirm_fixed",
     "reports.reopen", "reports.rate",
 })
+
+
+
+def _reporter_action_limit() -> str:
+    """POSTs of private pages per address, all actions together (REPORTER_ACTION_RATE_LIMIT)."""
+    return current_app.config["REPORTER_ACTION_RATE_LIMIT"]
+
+
+# One budget shared by every action of the private page: uploads, confirmations, reopenings, ratings.
+reporter_action_limit = limiter.shared_limit(_reporter_action_limit, scope="reporter-action", methods=["POST"])
 
 
 @bp.get("")
@@ -93,13 +104,15 @@ def private_photo(code: str, secret: str, photo_id: int):
 
 
 @bp.post("/<code>/private/<secret>/information")
+@reporter_action_limit
 def add_information(code: str, secret: str):
     """The reporter adds a note and/or photos; refused photos leave nothing stored and keep the text."""
     report = _private_report(code, secret)
     form = AddInformationForm()
     if not form.validate_on_submit():
         return _refused(report, secret, form, "information")
-    cleaned, problems = intake.check_photos(read_uploads(request.files.getlist(form.photos.name)))
+    cleaned, problems = intake.check_photos(read_uploads(request.files.getlist(form.photos.name)),
+                                            already=len(report.photos))
     if problems:
         return _refused(report, secret, form, "information", problems)
     try:
@@ -111,6 +124,7 @@ def add_information(code: str, secret: str):
 
 
 @bp.post("/<code>/private/<secret>/confirm")
+@reporter_action_limit
 def confirm_fixed(code: str, secret: str):
     """The reporter confirms the problem is fixed."""
     report = _private_report(code, secret)
@@ -126,6 +140,7 @@ def confirm_fixed(code: str, secret: str):
 
 
 @bp.post("/<code>/private/<secret>/reopen")
+@reporter_action_limit
 def reopen(code: str, secret: str):
     """The reporter reopens the report, with the reason."""
     report = _private_report(code, secret)
@@ -141,6 +156,7 @@ def reopen(code: str, secret: str):
 
 
 @bp.post("/<code>/private/<secret>/rate")
+@reporter_action_limit
 def rate(code: str, secret: str):
     """The reporter rates the handling."""
     report = _private_report(code, secret)

@@ -1,16 +1,21 @@
 """Reading the photos of a citizen's request, and the answer to a body too large to read (413)."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.citizen.blueprint import bp, refused_before_view
+from portal.photos import Upload
 
 
-def read_uploads(files) -> list[bytes]:
-    """The uploaded photos' bytes, each read no further than one byte past the size limit (enough
-    to refuse it), with the spooled temporary files closed at once."""
+def read_uploads(files) -> list[Upload]:
+    """The request's photos, each read no further than one byte past the size limit (enough to
+    refuse it), with the spooled temporary files closed at once.
+
+    A part with neither a file name nor bytes is a file input left empty, and is no photo; a named
+    file of zero bytes is kept, so that it is refused by name rather than silently dropped.
+    """
     limit = current_app.config["REPORT_PHOTO_MAX_BYTES"] + 1
     uploads = []
     for upload in files:
@@ -18,16 +23,22 @@ def read_uploads(files) -> list[bytes]:
             data = upload.stream.read(limit)
         finally:
             upload.close()
-        if data:
-            uploads.append(data)
+        name = (upload.filename or "").strip()
+        if name or data:
+            uploads.append(Upload(filename=name[:120], data=data))
     return uploads
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(_error):
-    """A request over MAX_CONTENT_LENGTH cannot be read at all, so only the message can be kept."""
+    """A request over MAX_CONTENT_LENGTH, or of more parts than MAX_FORM_PARTS, cannot be read at
+    all, so only the message can be kept; it says which of the two it was."""
     config = current_app.config
-    message = _("上传的内容过大（最多约 %(mb)s MB，每张照片最多 %(photo_mb)s MB）。请减少或压缩照片后重试。",
-                mb=config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
-                photo_mb=config["REPORT_PHOTO_MAX_BYTES"] // (1024 * 1024))
+    if request.content_length is not None and request.content_length <= config["MAX_CONTENT_LENGTH"]:
+        message = _("一次提交的文件太多（每份举报最多 %(n)s 张照片）。请减少照片后重试。",
+                    n=config["REPORT_PHOTO_LIMIT"])
+    else:
+        message = _("上传的内容过大（最多约 %(mb)s MB，每张照片最多 %(photo_mb)s MB）。请减少或压缩照片后重试。",
+                    mb=config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+                    photo_mb=config["REPORT_PHOTO_MAX_BYTES"] // (1024 * 1024))
     return refused_before_view(message, 413)

@@ -19,9 +19,18 @@ from portal import notify
 from portal.extensions import db
 from portal.models import Outfall, Report, ReportPhoto, ReportUpdate, Town
 from portal.models.types import utcnow
-from portal.photos import CleanPhoto, PhotoRejected, inspect_and_clean, staged_photos, storage_for
+from portal.photos import (
+    CleanPhoto,
+    PhotoRejected,
+    Upload,
+    check_before_decoding,
+    inspect_and_clean,
+    staged_photos,
+    storage_for,
+)
 from portal.registry import vocabulary as vocab
 from portal.reports import privacy
+from portal.reports.tracking import PUBLIC_POSITION_DECIMALS, notification_recipients, public_url
 from portal.routing import route_report
 
 
@@ -43,28 +52,56 @@ class Submission:
     photos: list[CleanPhoto] = field(default_factory=list)
 
 
+# Distances to other reports are told in steps this coarse (see nearby_open_reports).
+NEARBY_DISTANCE_STEP = 50
+
+
 class SubmissionRefused(ValueError):
-    """The submission cannot be accepted as it is; the message says why, in Chinese."""
+    """The submission cannot be accepted as it is; the message says why, in the visitor's language."""
 
 
-def check_photos(uploads: list[bytes]) -> tuple[list[CleanPhoto], list[str]]:
-    """Check and clean each photo; every refusal is a message naming the photo by its place."""
+def check_photos(uploads: list[Upload], *, already: int = 0) -> tuple[list[CleanPhoto], list[str]]:
+    """Check and clean the photos of one request for a report that already has ``already`` photos;
+    every refusal is a message naming the photo.
+
+    The cheap checks come first, so a request cannot buy CPU with many or huge images: the count
+    against REPORT_PHOTO_LIMIT before any file is opened, then each file's size, type and declared
+    pixel count from its header, and only when every photo has passed those is any decoded.
+    """
     config = current_app.config
-    cleaned, problems = [], []
-    for number, data in enumerate(uploads, start=1):
+    limit = config["REPORT_PHOTO_LIMIT"]
+    if already + len(uploads) > limit:
+        if already:
+            return [], [_("每份举报最多 %(limit)s 张照片，这份举报已有 %(count)s 张，您又选择了 %(n)s 张。",
+                          limit=limit, count=already, n=len(uploads))]
+        return [], [_("每份举报最多 %(limit)s 张照片，您选择了 %(n)s 张。", limit=limit, n=len(uploads))]
+    problems = []
+    for number, upload in enumerate(uploads, start=1):
         try:
-            cleaned.append(inspect_and_clean(data, max_bytes=config["REPORT_PHOTO_MAX_BYTES"],
+            check_before_decoding(upload.data, max_bytes=config["REPORT_PHOTO_MAX_BYTES"])
+        except PhotoRejected as rejected:
+            problems.append(_photo_problem(number, upload, rejected))
+    if problems:
+        return [], problems
+    cleaned = []
+    for number, upload in enumerate(uploads, start=1):
+        try:
+            cleaned.append(inspect_and_clean(upload.data, max_bytes=config["REPORT_PHOTO_MAX_BYTES"],
                                              zone=config["TIMEZONE"]))
         except PhotoRejected as rejected:
-            problems.append(_("第 %(n)s 张照片：%(reason)s", n=number, reason=rejected.message_zh))
-    return cleaned, problems
+            problems.append(_photo_problem(number, upload, rejected))
+    return ([], problems) if problems else (cleaned, [])
 
 
-def clean_photos(uploads: list[bytes]) -> list[CleanPhoto]:
+def _photo_problem(number: int, upload: Upload, rejected: PhotoRejected) -> str:
+    """A refusal naming the photo by its place and, when the browser sent one, its file name."""
+    if upload.filename:
+        return _("第 %(n)s 张照片（%(name)s）：%(reason)s", n=number, name=upload.filename, reason=rejected.message)
+    return _("第 %(n)s 张照片：%(reason)s", n=number, reason=rejected.message)
+
+
+def clean_photos(uploads: list[Upload]) -> list[CleanPhoto]:
     """The cleaned photos of a new report, or a refusal naming the first photo at fault."""
-    limit = current_app.config["REPORT_PHOTO_LIMIT"]
-    if len(uploads) > limit:
-        raise SubmissionRefused(f"最多可附 {limit} 张照片，您选择了 {len(uploads)} 张。")
     cleaned, problems = check_photos(uploads)
     if problems:
         raise SubmissionRefused(problems[0])
@@ -91,12 +128,13 @@ def submit(submission: Submission, *, now: datetime | None = None) -> tuple[Repo
     now = now or utcnow()
     outfall = find_outfall(submission.outfall_code)
     if submission.outfall_code and outfall is None:
-        raise SubmissionRefused(f"找不到编码为“{submission.outfall_code}”的排污口，请核对编码或改用地图定位。")
+        raise SubmissionRefused(_("找不到编码为“%(code)s”的排污口，请核对编码或改用地图定位。",
+                                  code=submission.outfall_code))
     position, source = _locate(submission, outfall)
     if position is None and not (submission.address or "").strip():
-        raise SubmissionRefused("请告诉我们地点：在地图上点选、使用手机定位、选择排污口，或填写地点描述。")
+        raise SubmissionRefused(_("请告诉我们地点：在地图上点选、使用手机定位、选择排污口，或填写地点描述。"))
     if submission.category not in vocab.REPORT_CATEGORIES:
-        raise SubmissionRefused("请选择问题类型。")
+        raise SubmissionRefused(_("请选择问题类型。"))
 
     lat, lon = position if position else (None, None)
     routing = route_report(lat, lon, outfall, submission.category, at=now)
@@ -172,8 +210,6 @@ def _enqueue_notifications(report: Report) -> None:
 
     They say what and where, and link to the public tracking page; never who reported it.
     """
-    from portal.reports.tracking import notification_recipients, public_url
-
     town = db.session.get(Town, report.town_id) if report.town_id else None
     report.town = town
     town_name = town.name if town else "区生态环境局"
@@ -189,22 +225,36 @@ def _enqueue_notifications(report: Report) -> None:
         notify.enqueue_webhook(url, notify.group_robot_text(text), topic=topic)
 
 
-def nearby_open_reports(lat: float, lon: float, *, now: datetime | None = None) -> list[tuple[Report, float]]:
-    """Open reports within REPORT_DUPLICATE_METRES of a point from the last REPORT_DUPLICATE_DAYS, nearest first."""
+def nearby_open_reports(lat: float, lon: float, *, now: datetime | None = None) -> list[tuple[Report, int]]:
+    """Open reports within REPORT_DUPLICATE_METRES of a point from the last REPORT_DUPLICATE_DAYS,
+    nearest first, each with its distance in steps of NEARBY_DISTANCE_STEP metres.
+
+    Anyone may ask, about any point, as often as the rate limit allows, and most of these reports
+    are unpublished: so everything here is computed from a report's position rounded as published
+    ones are (PUBLIC_POSITION_DECIMALS, about 100 m), never from the position itself. Whether a
+    report is listed, its distance and its place in the order depend only on its rounded cell, and
+    no number of queries locates it better than that cell.
+    """
     config = current_app.config
     now = now or utcnow()
     radius = config["REPORT_DUPLICATE_METRES"]
-    dlat = radius / 111_320
-    dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    margin = 10 ** -PUBLIC_POSITION_DECIMALS  # a report's cell centre is up to half of this away from it
+    dlat = radius / 111_320 + margin
+    dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01)) + margin
     candidates = db.session.scalars(
         select(Report).where(
             Report.status.in_(vocab.OPEN_REPORT_STATUSES),
             Report.created_at >= now - timedelta(days=config["REPORT_DUPLICATE_DAYS"]),
             Report.latitude.between(lat - dlat, lat + dlat), Report.longitude.between(lon - dlon, lon + dlon),
-        )
+        ).order_by(Report.tracking_code)
     ).all()
-    found = [(report, _metres(lat, lon, report.latitude, report.longitude)) for report in candidates]
-    return sorted([(r, d) for r, d in found if d <= radius], key=lambda pair: pair[1])
+    found = []
+    for report in candidates:
+        cell = (round(report.latitude, PUBLIC_POSITION_DECIMALS), round(report.longitude, PUBLIC_POSITION_DECIMALS))
+        distance = _metres(lat, lon, *cell)
+        if distance <= radius:
+            found.append((report, max(NEARBY_DISTANCE_STEP, round(distance / NEARBY_DISTANCE_STEP) * NEARBY_DISTANCE_STEP)))
+    return sorted(found, key=lambda pair: pair[1])  # stable: equal bands stay in tracking-code order
 
 
 def _metres(lat1, lon1, lat2, lon2) -> float:

@@ -180,20 +180,39 @@ def test_honeypot_refuses_silently_for_bots(app, client, towns):
     assert count(Report) == 0
 
 
-def test_rate_limit_per_address_keeps_the_text(app, client, towns):
-    app.config["REPORT_RATE_LIMIT"] = "2 per hour"
-    from portal.extensions import limiter
-    limiter.enabled = True
-    limiter.reset()
-    try:
-        assert post(client).status_code == 303
-        assert post(client).status_code == 303
-        response = post(client, description="第三次举报的内容")
-        assert response.status_code == 429
-        assert "提交过于频繁" in response.get_data(as_text=True) and "第三次举报的内容" in response.get_data(as_text=True)
-    finally:
-        limiter.reset()
+def test_rate_limit_per_address_keeps_the_text(app, limited_client, towns):
+    limited_client.application.config["REPORT_RATE_LIMIT"] = "2 per hour"
+
+    assert post(limited_client).status_code == 303
+    assert post(limited_client).status_code == 303
+    response = post(limited_client, description="第三次举报的内容")
+
+    assert response.status_code == 429
+    assert "提交过于频繁" in response.get_data(as_text=True) and "第三次举报的内容" in response.get_data(as_text=True)
     assert count(Report) == 2
+
+
+def test_only_accepted_submissions_count_against_the_submission_limit(app, limited_client, towns):
+    limited_client.application.config.update(REPORT_RATE_LIMIT="2 per hour", REPORT_ATTEMPT_RATE_LIMIT="10 per hour")
+
+    previews = [post(limited_client, submit=None, preview="预览").status_code for _ in range(5)]
+    refused = post(limited_client, description="").status_code
+    accepted = [post(limited_client).status_code for _ in range(3)]
+
+    assert previews == [200] * 5 and refused == 400
+    assert accepted == [303, 303, 429]
+    assert count(Report) == 2
+
+
+def test_previews_and_refusals_have_a_budget_of_their_own(app, limited_client, towns):
+    limited_client.application.config.update(REPORT_RATE_LIMIT="2 per hour", REPORT_ATTEMPT_RATE_LIMIT="3 per hour")
+
+    attempts = [post(limited_client, submit=None, preview="预览").status_code for _ in range(2)]
+    attempts.append(post(limited_client, description="").status_code)
+    over = post(limited_client, submit=None, preview="预览", description="还没提交的描述")
+
+    assert attempts == [200, 200, 400] and over.status_code == 429
+    assert "还没提交的描述" in over.get_data(as_text=True)
 
 
 def test_report_and_its_messages_are_written_together_and_carry_no_identity(app, client, towns):

@@ -23,6 +23,20 @@ XSS = "<script>alert(1)</script>"
 NOTIFY = {"呼中镇": ["huzhong@example.gov.cn"], "*": ["district@example.gov.cn"]}
 
 
+# Werkzeug's test client spools a large multipart body to a temporary file that it leaves to the
+# garbage collector (see test_intake.py).
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@pytest.fixture(autouse=True)
+def reclaim_test_client_files():
+    """Collect the test client's spooled bodies within the test that made them."""
+    yield
+    import gc
+
+    gc.collect()
+
+
 @pytest.fixture(autouse=True)
 def notify_addresses(app):
     """The handling town and the district hear of every reporter's action."""
@@ -597,3 +611,108 @@ def test_scripts_in_reports_come_out_as_text_everywhere(client):
     geojson = client.get("/api/v1/reports.geojson")
     assert geojson.mimetype == "application/geo+json"  # data for map.js, which sets it as text, never as HTML
     assert geojson.get_json(force=True)["features"][0]["properties"]["description"] == f"描述{XSS}"
+
+
+# --- photos: the cheap checks come before any decoding --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bomb_png() -> bytes:
+    """A PNG of a few KB whose header declares 6000 × 6700 = 40.2 million pixels (over the 40 M cap)."""
+    buffer = io.BytesIO()
+    Image.new("1", (6000, 6700)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def decoding(monkeypatch):
+    """Counts every photo decoded (Pillow's load) and every photo opened (even only its header)."""
+    from PIL import Image as PILImage
+
+    calls = {"load": 0, "open": 0}
+    load, open_ = PILImage.Image.load, PILImage.open
+
+    def counted_load(self, *args, **kwargs):
+        calls["load"] += 1
+        return load(self, *args, **kwargs)
+
+    def counted_open(*args, **kwargs):
+        calls["open"] += 1
+        return open_(*args, **kwargs)
+
+    monkeypatch.setattr(PILImage.Image, "load", counted_load)
+    monkeypatch.setattr(PILImage, "open", counted_open)
+    return calls
+
+
+def add_photos(client, code, secret, photos, **query):
+    return client.post(f"/reports/{code}/private/{secret}/information", query_string=query,
+                       content_type="multipart/form-data",
+                       data={"text": "补充", "photos": [(io.BytesIO(data), f"p{i}.png") for i, data in enumerate(photos)]})
+
+
+def test_hundreds_of_bomb_photos_on_the_private_page_are_refused_without_decoding_any(client, bomb_png, decoding):
+    code, secret = planted()
+
+    response = add_photos(client, code, secret, [bomb_png] * 300)
+
+    assert response.status_code in (413, 422)
+    assert "一次提交的文件太多" in main_text(response) and "补充说明" in main_text(response)
+    assert decoding == {"load": 0, "open": 0}
+    assert db.session.scalar(select(func.count()).select_from(ReportPhoto)) == 0
+
+
+def test_more_photos_than_the_room_left_are_refused_before_opening_any(app, client, bomb_png, decoding):
+    code, secret = planted()
+
+    response = add_photos(client, code, secret, [bomb_png] * 7)
+
+    assert response.status_code == 422 and "最多 6 张照片" in main_text(response)
+    assert "补充" in text_of(response)  # what was typed is kept
+    assert decoding == {"load": 0, "open": 0}
+
+
+def test_a_photo_declaring_too_many_pixels_is_refused_from_its_header(client, bomb_png, decoding):
+    code, secret = planted()
+    good = jpeg()
+    decoding.update(load=0, open=0)  # making the good photo decoded nothing of the request
+
+    response = add_photos(client, code, secret, [good, bomb_png])
+
+    assert response.status_code == 422 and "第 2 张照片（p1.png）" in main_text(response)
+    assert "万像素" in main_text(response)
+    assert decoding["load"] == 0  # not even the good photo is decoded while another is refused
+
+
+def test_every_post_of_the_private_page_is_rate_limited(app, limited_client):
+    limited_client.application.config["REPORTER_ACTION_RATE_LIMIT"] = "3 per hour"
+    code, secret = planted()
+    resolve(code, days_ago=1)  # so that the reopening form is on the page
+    base = f"/reports/{code}/private/{secret}"
+
+    answers = [limited_client.post(f"{base}/information", data={"text": "一"}).status_code,
+               limited_client.post(f"{base}/rate", data={"stars": "5"}).status_code,
+               limited_client.post(f"{base}/rate", data={"stars": "4"}).status_code]
+    over = limited_client.post(f"{base}/reopen", data={"reason": "仍在排放，文字保留"})
+
+    assert 429 not in answers and over.status_code == 429
+    assert "提交过于频繁" in main_text(over) and "仍在排放，文字保留" in text_of(over)
+
+
+def test_a_named_zero_byte_photo_is_refused_by_name(client):
+    code, secret = planted()
+
+    response = client.post(f"/reports/{code}/private/{secret}/information", content_type="multipart/form-data",
+                           data={"text": "补充", "photos": [(io.BytesIO(b""), "empty-photo.jpg")]})
+
+    assert response.status_code == 422 and "empty-photo.jpg" in main_text(response)
+    assert "0 字节" in main_text(response)
+
+
+def test_an_empty_file_input_is_no_photo(client):
+    code, secret = planted()
+
+    response = client.post(f"/reports/{code}/private/{secret}/information", content_type="multipart/form-data",
+                           data={"text": "只有文字", "photos": [(io.BytesIO(b""), "")]})
+
+    assert response.status_code == 303

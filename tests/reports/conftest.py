@@ -1,0 +1,19 @@
+"""Fixtures of the report tests: a client of an app whose rate limits are on."""
+from __future__ import annotations
+
+import pytest
+
+from portal import create_app
+from portal.extensions import limiter
+
+
+@pytest.fixture
+def limited_client(app):
+    """A test client of the portal with Flask-Limiter switched on (the shared app has it off), on the
+    same database and instance folder; the limits start from zero."""
+    limited = create_app({**app.config, "RATELIMIT_ENABLED": True})
+    limiter.reset()
+    with limited.app_context():
+        yield limited.test_client()
+    limiter.reset()
+    limiter.enabled = False
