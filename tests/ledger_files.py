@@ -175,3 +175,87 @@ def write_bureau_ledger(path: Path) -> Path:
         sheet.merge_cells(start_row=top, start_column=town_column, end_row=top + 5, end_column=town_column)
     workbook.save(path)
     return path
+
+
+# --- hand-written workbooks -----------------------------------------------------------------------
+# Files openpyxl would never write: a lying dimension, cells at XFD1048576, zip bombs. The XML is
+# written here so that the tests build every hostile file themselves.
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '</Types>'
+)
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="台账" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+)
+
+
+def text_cell(reference: str, text: str) -> str:
+    """One inline-string cell of sheet XML."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f'<c r="{reference}" t="inlineStr"><is><t>{escaped}</t></is></c>'
+
+
+def sheet_rows(rows: list[list[str]], first_row: int = 1) -> str:
+    """Rows of text cells as sheet XML, from ``first_row`` on."""
+    from openpyxl.utils import get_column_letter
+
+    return "".join(
+        f'<row r="{first_row + offset}">'
+        + "".join(text_cell(f"{get_column_letter(c + 1)}{first_row + offset}", value)
+                  for c, value in enumerate(values) if value is not None)
+        + "</row>"
+        for offset, values in enumerate(rows)
+    )
+
+
+def write_raw_xlsx(path: Path, sheet_data: str, dimension: str = "A1", merges: tuple[str, ...] = (),
+                   padding: int = 0) -> Path:
+    """A minimal .xlsx whose one sheet holds ``sheet_data`` (``<row>`` XML) and declares ``dimension``.
+
+    ``padding`` adds that many bytes of whitespace inside the sheet: they pack almost to nothing,
+    which is what a zip bomb looks like.
+    """
+    import zipfile
+
+    merged = (f'<mergeCells count="{len(merges)}">' + "".join(f'<mergeCell ref="{m}"/>' for m in merges)
+              + "</mergeCells>") if merges else ""
+    head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f'<dimension ref="{dimension}"/><sheetData>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        archive.writestr("_rels/.rels", _ROOT_RELS)
+        archive.writestr("xl/workbook.xml", _WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(head.encode())
+            sheet.write(sheet_data.encode())
+            chunk = b" " * (1024 * 1024)
+            for _ in range(padding // len(chunk)):
+                sheet.write(chunk)
+            sheet.write(b" " * (padding % len(chunk)))
+            sheet.write(f"</sheetData>{merged}</worksheet>".encode())
+    return path

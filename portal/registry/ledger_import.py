@@ -122,7 +122,8 @@ def import_ledger(path: Path, dry_run: bool = False) -> ImportResult:
     """Import a ledger file into the registry, all or nothing; see the module docstring."""
     filename = path.name
     try:
-        sheet = read_ledger_file(path, current_app.config["LEDGER_MAX_BYTES"])
+        sheet = read_ledger_file(path, current_app.config["LEDGER_MAX_BYTES"],
+                                 current_app.config["LEDGER_MAX_ROWS"])
     except LedgerFileError as error:
         raise LedgerRejected(filename, problem=str(error)) from None
     missing = [COLUMNS_BY_FIELD[f].header for f in REQUIRED_FIELDS if f not in sheet.columns]

@@ -11,15 +11,26 @@ import csv
 import io
 import warnings
 import zipfile
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openpyxl.worksheet.cell_range import CellRange
+
 from portal.registry.ledger_format import COLUMNS_BY_FIELD, clean_text, field_for_header
 
 HEADER_SEARCH_ROWS = 30
-# Unpacked size an .xlsx may reach; a larger one is a zip bomb, not a ledger.
+# Bounds that keep a hostile or broken file from exhausting memory or CPU. A sheet may declare any
+# dimension (A1:XFD1048576 in a 5 KB file): the reader ignores it and reads what the file holds.
+MAX_COLUMNS = 200  # a ledger has about 30 columns; cells further right are not read
+MAX_BLANK_ROWS = 10_000  # this many blank rows in a row end the table (only stray formatting follows)
+MAX_MERGED_RANGES = 100_000
+# Unpacked size an .xlsx may reach, and how much smaller than that its parts may be packed: a larger
+# or more compressed one is a zip bomb, not a ledger (real sheets pack 5–20 times).
 MAX_UNPACKED_BYTES = 300 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+_RATIO_CHECKED_FROM = 1024 * 1024  # small parts (styles, an empty sheet) may pack far better
 
 
 class LedgerFileError(Exception):
@@ -37,8 +48,12 @@ class LedgerSheet:
     sheet_name: str | None = None
 
 
-def read_ledger_file(path: Path, max_bytes: int) -> LedgerSheet:
-    """Read an .xlsx or .csv ledger, or raise LedgerFileError saying what is wrong with the file."""
+def read_ledger_file(path: Path, max_bytes: int, max_rows: int) -> LedgerSheet:
+    """Read an .xlsx or .csv ledger, or raise LedgerFileError saying what is wrong with the file.
+
+    ``max_rows`` bounds the data rows under the header, so memory grows with the ledger, never
+    beyond it.
+    """
     suffix = path.suffix.lower()
     size = path.stat().st_size
     if size > max_bytes:
@@ -46,63 +61,215 @@ def read_ledger_file(path: Path, max_bytes: int) -> LedgerSheet:
     if size == 0:
         raise LedgerFileError("文件是空的")
     if suffix in (".xlsx", ".xlsm"):
-        sheets = _xlsx_grids(path)
+        return _read_xlsx(path, max_rows)
     elif suffix in (".csv", ".txt"):
-        sheets = [(None, _csv_grid(path.read_bytes()), [])]
+        return _sheet_from_grid(None, _csv_grid(path.read_bytes()), [], max_rows)
     elif suffix in (".xls", ".et", ".wps"):
         raise LedgerFileError("不支持旧版 Excel（.xls）或 WPS 格式：请在 Excel/WPS 中“另存为” .xlsx 后再导入")
     else:
         raise LedgerFileError(f"不支持 {suffix or '无扩展名'} 文件：台账须为 .xlsx 或 .csv")
-    for name, grid, merges in sheets:
-        found = _find_header(_filled(grid, merges, lambda merge: merge.min_row <= HEADER_SEARCH_ROWS + 1))
-        if found:
-            header_rows, columns, headers, unknown = found
-            # Below the header only vertical merges are data (one town over several outfalls);
-            # a merge across columns there is a note or a footer, kept in its first cell only.
-            grid = _filled(grid, merges, lambda merge: merge.min_col == merge.max_col)
-            rows = [(number + 1, cells) for number, cells in enumerate(grid) if number >= header_rows]
-            return LedgerSheet(columns, headers, rows, unknown, name)
+
+
+def _no_header() -> LedgerFileError:
     required = "、".join(f"“{COLUMNS_BY_FIELD[f].header}”" for f in ("code", "name"))
-    raise LedgerFileError(f"找不到表头：前 {HEADER_SEARCH_ROWS} 行中没有一行同时含有 {required} 等列名")
+    return LedgerFileError(f"找不到表头：前 {HEADER_SEARCH_ROWS} 行中没有一行同时含有 {required} 等列名")
 
 
-def _xlsx_grids(path: Path) -> list[tuple[str, list[list[Any]], list]]:
-    """Every sheet of a workbook as a grid of values, with the sheet's merged ranges."""
+def _too_many_rows(max_rows: int) -> LedgerFileError:
+    return LedgerFileError(f"台账超过 {max_rows} 行数据，不像是一个区的排污口台账（上限可由 LEDGER_MAX_ROWS 设置）")
+
+
+def _sheet_from_grid(name, grid: list[list[Any]], merges: list, max_rows: int) -> LedgerSheet:
+    """The ledger in an already read grid (a CSV file), header found as in a workbook's sheet."""
+    found = _find_header(_filled(grid, merges, lambda merge: merge.min_row <= HEADER_SEARCH_ROWS + 1))
+    if not found:
+        raise _no_header()
+    header_rows, columns, headers, unknown = found
+    rows = [(number + 1, cells) for number, cells in enumerate(grid) if number >= header_rows and any(
+        cell is not None for cell in cells)]
+    if len(rows) > max_rows:
+        raise _too_many_rows(max_rows)
+    return LedgerSheet(columns, headers, rows, unknown, name)
+
+
+def _read_xlsx(path: Path, max_rows: int) -> LedgerSheet:
+    """The first sheet of a workbook that has a ledger header, read as a stream.
+
+    The workbook is opened read-only, so cells are parsed row by row from the file and only the
+    non-blank rows under the header are kept; merged ranges are read from the sheet's XML.
+    """
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        with zipfile.ZipFile(path) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-                raise LedgerFileError("文件解压后过大，不像是台账（可能是压缩炸弹）")
+        _refuse_zip_bomb(path)
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions it ignores; they do not matter to a ledger.
             warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(path, data_only=True)
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            try:
+                for sheet in workbook.worksheets:
+                    found = _read_sheet(workbook, sheet, max_rows)
+                    if found:
+                        return found
+            finally:
+                workbook.close()
     except LedgerFileError:
         raise
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError) as error:
         raise LedgerFileError(f"无法读取此 Excel 文件：文件已损坏或不是 .xlsx 格式（{type(error).__name__}）") from None
     except Exception as error:  # defusedxml and lxml raise their own types for hostile XML
         raise LedgerFileError(f"无法读取此 Excel 文件：内容不符合 .xlsx 格式（{type(error).__name__}）") from None
-    grids = []
-    for sheet in workbook.worksheets:
-        grid = [list(row) for row in sheet.iter_rows(min_row=1, min_col=1, values_only=True)]
-        grids.append((sheet.title, grid, list(sheet.merged_cells.ranges)))
-    workbook.close()
-    return grids
+    raise _no_header()
+
+
+def _refuse_zip_bomb(path: Path) -> None:
+    """Refuse, before any XML is parsed, a workbook that would unpack to far more than a ledger."""
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        if sum(info.file_size for info in members) > MAX_UNPACKED_BYTES:
+            raise LedgerFileError(
+                f"文件解压后超过 {MAX_UNPACKED_BYTES // 1048576} MB，不像是台账（可能是压缩炸弹），未读取")
+        for info in members:
+            if info.file_size >= _RATIO_CHECKED_FROM and info.file_size > MAX_COMPRESSION_RATIO * max(
+                    info.compress_size, 1):
+                raise LedgerFileError(
+                    f"文件中的“{info.filename}”压缩比超过 {MAX_COMPRESSION_RATIO} 倍，不像是台账（可能是压缩炸弹），未读取")
+
+
+def _read_sheet(workbook, sheet, max_rows: int) -> LedgerSheet | None:
+    """The ledger in one read-only sheet, or None when its first rows hold no ledger header."""
+    sheet.reset_dimensions()  # the declared dimension may be a lie (A1:XFD1048576); read what is there
+    merges = _merged_ranges(workbook, sheet)
+    header_merges = [m for m in merges if m.min_row <= HEADER_SEARCH_ROWS + 1]
+    # Below the header only vertical merges are data (one town over several outfalls);
+    # a merge across columns there is a note or a footer, kept in its first cell only.
+    vertical = sorted((m for m in merges if m.min_col == m.max_col), key=lambda m: m.min_row)
+    top_rows: list[list[Any]] = []
+    rows: list[tuple[int, list[Any]]] = []
+    found = None
+    blank_run = 0
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = _trimmed(values)
+        if found is None:
+            top_rows.append(cells)
+            if number < HEADER_SEARCH_ROWS + 1:
+                continue
+            found = _find_header(_filled(top_rows, header_merges, lambda merge: True))
+            if found is None:
+                return None
+            rows = [(n + 1, c) for n, c in enumerate(top_rows) if n >= found[0] and c]
+            continue
+        if not cells:
+            blank_run += 1
+            if blank_run >= MAX_BLANK_ROWS:
+                break
+            continue
+        blank_run = 0
+        if len(rows) >= max_rows:
+            raise _too_many_rows(max_rows)
+        rows.append((number, cells))
+    if found is None:
+        found = _find_header(_filled(top_rows, header_merges, lambda merge: True))
+        if found is None:
+            return None
+        rows = [(n + 1, c) for n, c in enumerate(top_rows) if n >= found[0] and c]
+    header_rows, columns, headers, unknown = found
+    _fill_vertical(rows, vertical, header_rows)
+    if len(rows) > max_rows:
+        raise _too_many_rows(max_rows)
+    return LedgerSheet(columns, headers, rows, unknown, sheet.title)
+
+
+def _trimmed(values) -> list[Any]:
+    """A row's values up to its last filled cell, and never beyond ``MAX_COLUMNS``."""
+    cells = list(values[:MAX_COLUMNS])
+    while cells and (cells[-1] is None or (isinstance(cells[-1], str) and not cells[-1].strip())):
+        cells.pop()
+    return cells
+
+
+def _merged_ranges(workbook, sheet) -> list[CellRange]:
+    """The sheet's merged ranges, read from its XML as a stream (read-only sheets do not keep them).
+
+    A bare expat parser builds no tree, so a sheet of a million rows costs no memory here; a
+    document type declaration (the way to entity bombs) is refused, as defusedxml would.
+    """
+    from xml.parsers import expat
+
+    ranges: list[CellRange] = []
+
+    def start(tag, attributes):
+        if tag.rsplit(":", 1)[-1] != "mergeCell":
+            return
+        try:
+            merged = CellRange(attributes.get("ref") or "")
+        except (ValueError, TypeError):
+            return  # a damaged reference merges nothing
+        if merged.min_col <= MAX_COLUMNS:
+            ranges.append(merged)
+        if len(ranges) > MAX_MERGED_RANGES:
+            raise LedgerFileError(f"工作表“{sheet.title}”的合并单元格超过 {MAX_MERGED_RANGES} 处，不像是台账")
+
+    def doctype(*_):
+        raise LedgerFileError("Excel 文件中含有文档类型声明（DTD），不是正常的 .xlsx，未读取")
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = doctype
+    # The path of the sheet's part inside the package: openpyxl knows it, and keeps it private.
+    with workbook._archive.open(sheet._worksheet_path) as source:
+        parser.ParseFile(source)
+    return ranges
+
+
+def _fill_vertical(rows: list[tuple[int, list[Any]]], merges: list[CellRange], header_rows: int) -> None:
+    """Give each data row the value of the vertical merge it lies in (a town merged down its rows).
+
+    Only the rows the file holds are visited: a merge down to row 1048576 costs no more than the ledger.
+    """
+    if not merges or not rows:
+        return
+    numbers = [number for number, _ in rows]
+    for merged in merges:
+        if merged.max_row <= header_rows:
+            continue
+        first = bisect_left(numbers, merged.min_row)
+        if first == len(numbers) or numbers[first] != merged.min_row:
+            continue  # the merge's top cell is blank: nothing to repeat
+        column = merged.min_col - 1
+        top = rows[first][1]
+        value = top[column] if column < len(top) else None
+        if value is None:
+            continue
+        for index in range(first + 1, bisect_right(numbers, merged.max_row)):
+            cells = rows[index][1]
+            if len(cells) <= column:
+                cells.extend([None] * (column + 1 - len(cells)))
+            cells[column] = value
 
 
 def _filled(grid: list[list[Any]], merges: list, applies) -> list[list[Any]]:
-    """A copy of the grid in which the merged ranges ``applies`` accepts repeat their top-left value."""
+    """A copy of the grid in which the merged ranges ``applies`` accepts repeat their top-left value.
+
+    Rows may be shorter than a merge (a read-only sheet's rows end at their last value): they are
+    lengthened as far as the merge reaches, never beyond ``MAX_COLUMNS``.
+    """
     grid = [list(row) for row in grid]
     for merged in merges:
         if not applies(merged) or merged.min_row > len(grid):
             continue
-        top_left = grid[merged.min_row - 1][merged.min_col - 1]
+        first = grid[merged.min_row - 1]
+        top_left = first[merged.min_col - 1] if merged.min_col <= len(first) else None
+        if top_left is None:
+            continue
+        last_column = min(merged.max_col, MAX_COLUMNS)
         for r in range(merged.min_row - 1, min(merged.max_row, len(grid))):
-            for c in range(merged.min_col - 1, min(merged.max_col, len(grid[r]))):
-                grid[r][c] = top_left
+            row = grid[r]
+            if len(row) < last_column:
+                row.extend([None] * (last_column - len(row)))
+            for c in range(merged.min_col - 1, last_column):
+                row[c] = top_left
     return grid
 
 

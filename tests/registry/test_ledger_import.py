@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Outfall, OutfallEvent, Town, WaterBody
 from portal.registry.ledger_import import LedgerRejected, import_ledger
-from ledger_files import flat_header, row, write_csv, write_xlsx
+from ledger_files import flat_header, row, sheet_rows, text_cell, write_csv, write_raw_xlsx, write_xlsx
 
 
 def outfall(code) -> Outfall:
@@ -488,3 +488,78 @@ def test_csv_with_a_utf8_mark_but_broken_bytes_is_refused(app, tmp_path):
     path = tmp_path / "broken.csv"
     path.write_bytes(b"\xef\xbb\xbf" + "排污口编码,排污口名称\n".encode() + b"\xff\xfe\xfa")
     assert "UTF-8" in rejected(path).report()
+
+
+# --- hostile and oversized files: bounded memory --------------------------------------------------
+
+def _peak_bytes(function):
+    """The most memory Python allocated while ``function`` ran, and its result or refusal."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            outcome = function()
+        except LedgerRejected as error:
+            outcome = error
+        return tracemalloc.get_traced_memory()[1], outcome
+    finally:
+        tracemalloc.stop()
+
+
+LEDGER_HEADER = ["排污口编码", "排污口名称", "所在镇", "排污口类型"]
+
+
+def test_a_lone_cell_at_xfd1048576_is_refused_in_bounded_memory(app, tmp_path):
+    # 1.6 KB on disk; the sheet declares A1:XFD1048576 (17 billion cells) and holds one cell there.
+    path = write_raw_xlsx(tmp_path / "last-cell.xlsx", '<row r="1048576">' + text_cell("XFD1048576", "x") + "</row>",
+                          dimension="A1:XFD1048576")
+    peak, outcome = _peak_bytes(lambda: import_ledger(path))
+    assert isinstance(outcome, LedgerRejected) and "找不到表头" in outcome.report()
+    assert peak < 20 * 1024 * 1024
+
+
+def test_a_ledger_with_a_lying_dimension_and_far_cells_imports_what_it_holds(app, tmp_path):
+    rows = [["某区台账"], LEDGER_HEADER, ["F-1", "远处的单元格", "呼中镇", "其他排口"],
+            ["F-2", "第二个", None, "工业排污口"]]
+    data = sheet_rows(rows) + '<row r="1048576">' + text_cell("XFD1048576", "x") + "</row>"
+    # The town is merged from row 3 down to the sheet's last row; the title across every column.
+    path = write_raw_xlsx(tmp_path / "far.xlsx", data, dimension="A1:XFD1048576",
+                          merges=("A1:XFD1", "C3:C1048576"))
+    peak, outcome = _peak_bytes(lambda: import_ledger(path))
+    assert not isinstance(outcome, LedgerRejected), outcome.report()
+    assert [c.code for c in outcome.added] == ["F-1", "F-2"]
+    assert outfall("F-2").town.name == "呼中镇"
+    assert peak < 20 * 1024 * 1024
+
+
+def test_a_zip_bomb_is_refused_before_parsing(app, tmp_path):
+    rows = [LEDGER_HEADER, ["Z-1", "压缩炸弹", "呼中镇", "其他排口"]]
+    path = write_raw_xlsx(tmp_path / "bomb.xlsx", sheet_rows(rows), padding=30 * 1024 * 1024)
+    assert path.stat().st_size < 200 * 1024
+    peak, outcome = _peak_bytes(lambda: import_ledger(path))
+    assert isinstance(outcome, LedgerRejected) and "压缩炸弹" in outcome.report()
+    assert peak < 5 * 1024 * 1024
+    assert count(Outfall) == 0
+
+
+def test_a_workbook_declaring_a_huge_unpacked_size_is_refused(app, tmp_path, monkeypatch):
+    from portal.registry import ledger_reader
+
+    monkeypatch.setattr(ledger_reader, "MAX_UNPACKED_BYTES", 1024 * 1024)
+    rows = [LEDGER_HEADER] + [[f"U-{n}", f"排污口{n}号，名称写得很长很长很长" * 3, "呼中镇", "其他排口"] for n in range(20000)]
+    path = write_raw_xlsx(tmp_path / "big.xlsx", sheet_rows(rows))
+    report = rejected(path).report()
+    assert "解压后超过 1 MB" in report and "压缩炸弹" in report
+
+
+@pytest.mark.parametrize("writer", ["xlsx", "csv"])
+def test_more_rows_than_ledger_max_rows_are_refused(app, tmp_path, writer):
+    app.config["LEDGER_MAX_ROWS"] = 3
+    rows = [row(f"R-{n}") for n in range(4)]
+    path = (write_xlsx(tmp_path / "many.xlsx", rows, footer=()) if writer == "xlsx"
+            else write_csv(tmp_path / "many.csv", rows))
+    report = rejected(path).report()
+    assert "超过 3 行" in report and "LEDGER_MAX_ROWS" in report
+    app.config["LEDGER_MAX_ROWS"] = 4
+    assert len(import_ledger(path).added) == 4
