@@ -7,14 +7,15 @@ generated .mo file has to be built or committed.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from babel import Locale, support
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, current_app, redirect, request, url_for
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, get_locale, refresh
 from werkzeug.utils import cached_property
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -84,12 +85,47 @@ def html_lang() -> str:
 @bp.get("/language/<code>")
 def switch_language(code: str):
     """Remember the visitor's language and go back to the page they were on."""
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
-    # Only a path on this site: never an open redirect to somewhere else.
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.home")
-    response = redirect(target)
+    response = redirect(local_path(request.args.get("next", "")) or url_for("public.home"))
     if code in current_app.config["LANGUAGES"]:
-        response.set_cookie(LANGUAGE_COOKIE, code, max_age=ONE_YEAR, samesite="Lax", httponly=True)
+        remember_language(response, code)
     return response
+
+
+@bp.before_app_request
+def choose_language_afresh():
+    """Each request chooses its own language: Flask-Babel caches the choice on ``g``, which outlives a
+    request wherever an application context is shared by several (tests, scripts)."""
+    refresh()
+
+
+@bp.after_app_request
+def keep_language_of_a_shared_link(response):
+    """A link with ?lang=en keeps the visit in English: the next page without ?lang stays English."""
+    choice = request.args.get("lang")
+    if choice in current_app.config["LANGUAGES"] and choice != request.cookies.get(LANGUAGE_COOKIE):
+        remember_language(response, choice)
+    return response
+
+
+def remember_language(response, code: str) -> None:
+    """Set the cookie that carries the visitor's language for a year."""
+    response.set_cookie(LANGUAGE_COOKIE, code, max_age=ONE_YEAR, samesite="Lax", httponly=True)
+
+
+# Control characters (CR/LF would split the Location header) and the backslash some browsers read as "/".
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x1f\x7f\\]")
+# What stays as it is in the path and query of a redirect; the rest (spaces, Chinese) is percent-encoded.
+_SAFE_IN_URI = "/?&=%#:@!$'()*+,;~-._"
+
+
+def local_path(target: str) -> str | None:
+    """``target`` if it is a path on this site, else None: never an open redirect, never a broken header."""
+    if not target.startswith("/") or target.startswith("//") or _UNSAFE_IN_PATH.search(target):
+        return None
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc:
+        return None
+    return quote(target, safe=_SAFE_IN_URI)

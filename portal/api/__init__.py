@@ -1,9 +1,10 @@
 """The open-data API (/api/v1): GeoJSON, CSV and XLSX of the registry, with its own JSON errors.
 
 Errors are a JSON list of ``{"code", "description"}`` (as in Open311 GeoReport v2), descriptions in
-Chinese, never an HTML page: the API's readers are programs.
+Chinese, never an HTML page: the API's readers are programs. Errors decided before any view runs
+(an unknown /api/v1 address or method) reach ``api_error`` through portal.errors.
 """
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -37,18 +38,6 @@ def api_error(error: HTTPException):
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
-
-
-@bp.app_errorhandler(404)
-@bp.app_errorhandler(405)
-def api_routing_error(error: HTTPException):
-    """An unknown /api/v1 address or method (decided before any view runs) as JSON too.
-
-    Errors of other pages are returned untouched, so they keep the response they had.
-    """
-    if request.path == bp.url_prefix or request.path.startswith(bp.url_prefix + "/"):
-        return api_error(error)
-    return error
 
 
 from portal.api import downloads, geo, reports  # noqa: E402,F401  (registers the routes)

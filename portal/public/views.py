@@ -56,9 +56,3 @@ def outfall_photo(storage_key: str):
                                    mimetype=photo.content_type, max_age=PHOTO_MAX_AGE)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-@bp.errorhandler(404)
-def not_found(_error):
-    """A Chinese 'not found' page for the public pages' own 404s (an unknown code); the API keeps its own."""
-    return render_template("errors/404.html"), 404
