@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from PIL import ExifTags, Image, ImageCms, ImageOps
+from werkzeug.security import safe_join
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -520,6 +521,9 @@ class PhotoStorage(Protocol):
     def open(self, key: str) -> bytes:
         """A stored photo's bytes; FileNotFoundError if there is none."""
 
+    def open_registered(self, key: str) -> bytes:
+        """A registry (outfall) photo's bytes, stored under the path the ledger names; FileNotFoundError if none."""
+
     def delete(self, key: str) -> None:
         """Remove a stored photo (no error if it is already gone)."""
 
@@ -589,6 +593,20 @@ class FileSystemStorage:
         """A stored photo's bytes; FileNotFoundError if there is none."""
         return self.path(key).read_bytes()
 
+    def open_registered(self, key: str) -> bytes:
+        """A registry (outfall) photo's bytes: ``<root>/<key>``, the key a path such as ``HZ-001/before.jpg``.
+
+        Those keys come from the ledger, not from ``new_key``; one that would leave ``root`` or reach
+        the staging area is refused with ValueError, a missing file with FileNotFoundError.
+        """
+        joined = safe_join(str(self.root), key)
+        path = Path(joined).resolve() if joined else None
+        if path is None or not path.is_relative_to(self.root) or path.is_relative_to(self.staging):
+            raise ValueError(f"invalid photo key: {key!r}")
+        if not path.is_file():
+            raise FileNotFoundError(key)
+        return path.read_bytes()
+
     def delete(self, key: str) -> None:
         """Remove a stored photo, if it is there."""
         self.path(key).unlink(missing_ok=True)
@@ -637,7 +655,7 @@ def _fsync_dir(path: Path) -> None:
 
 def storage_for(app) -> FileSystemStorage:
     """The app's photo storage: ``PHOTO_ROOT`` if configured, else ``<instance>/photos``."""
-    return FileSystemStorage(app.config.get("PHOTO_ROOT") or Path(app.instance_path) / "photos")
+    return FileSystemStorage(app.config["PHOTO_ROOT"] or Path(app.instance_path) / "photos")
 
 
 class PhotoBatch:

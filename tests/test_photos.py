@@ -606,7 +606,7 @@ def test_sweep_of_a_store_never_used_does_nothing(storage):
 
 
 def test_app_storage_lives_in_the_instance_folder_unless_configured(tmp_path):
-    app = SimpleNamespace(config={}, instance_path=str(tmp_path / "instance"))
+    app = SimpleNamespace(config={"PHOTO_ROOT": ""}, instance_path=str(tmp_path / "instance"))
     assert photos.storage_for(app).root == (tmp_path / "instance" / "photos").resolve()
     app.config["PHOTO_ROOT"] = str(tmp_path / "elsewhere")
     assert photos.storage_for(app).root == (tmp_path / "elsewhere").resolve()

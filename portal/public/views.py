@@ -1,11 +1,11 @@
 """Public pages of the registry. URLs here are permanent: signboards print them as QR codes."""
 from __future__ import annotations
 
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, render_template, request, send_from_directory
+from flask import Response, abort, current_app, render_template, request
 
+from portal.photos import storage_for
 from portal.public import bp, outfall_record
 from portal.registry import monitoring, queries, record
 from portal.registry.filters import OutfallFilter
@@ -47,12 +47,17 @@ def outfall_detail(code: str):
 
 @bp.get("/photos/<path:storage_key>")
 def outfall_photo(storage_key: str):
-    """A registered outfall photo from the instance's photo folder; nothing else is ever served from it."""
+    """A registered outfall photo from the photo storage; nothing else is ever served from it."""
     photo = queries.photo_by_key(storage_key)
     if photo is None or photo.content_type not in outfall_record.SAFE_PHOTO_TYPES:
         abort(404)
-    # safe_join inside send_from_directory refuses any key that would leave the folder.
-    response = send_from_directory(Path(current_app.instance_path) / "photos", photo.storage_key,
-                                   mimetype=photo.content_type, max_age=PHOTO_MAX_AGE)
+    try:
+        data = storage_for(current_app).open_registered(photo.storage_key)
+    except (OSError, ValueError):
+        abort(404)
+    response = Response(data, mimetype=photo.content_type)
+    response.cache_control.public = True
+    response.cache_control.max_age = PHOTO_MAX_AGE
+    response.set_etag(photo.sha256)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return response.make_conditional(request)

@@ -391,6 +391,37 @@ def test_a_registered_photo_is_served_from_the_instance_folder(app, client):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_outfall_photos_are_served_from_the_configured_photo_storage(app, client, tmp_path):
+    app.config["PHOTO_ROOT"] = str(tmp_path / "elsewhere")
+    make_photo(make_outfall("HZ-146"), "HZ-146/before.png")
+    commit_and_forget()
+    content = _png("green")
+    stored = tmp_path / "elsewhere" / "HZ-146" / "before.png"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(content)
+    _store(app, "HZ-146/before.png", _png("blue"))  # the old hard-coded folder is not read
+
+    with client.get("/photos/HZ-146/before.png") as response:
+        assert response.status_code == 200 and response.data == content
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.cache_control.max_age == 24 * 3600
+        etag = response.headers["ETag"]
+    with client.get("/photos/HZ-146/before.png", headers={"If-None-Match": etag}) as again:
+        assert again.status_code == 304
+    stored.unlink()
+    assert client.get("/photos/HZ-146/before.png").status_code == 404
+
+
+def test_the_staging_area_is_never_served(app, client, tmp_path):
+    app.config["PHOTO_ROOT"] = str(tmp_path)
+    make_photo(make_outfall("HZ-147"), ".staging/abcdefghijklmnopqrstuvwx.jpg", content_type="image/jpeg")
+    commit_and_forget()
+    (tmp_path / ".staging").mkdir()
+    (tmp_path / ".staging" / "abcdefghijklmnopqrstuvwx.jpg").write_bytes(b"\xff\xd8 not yet public")
+
+    assert client.get("/photos/.staging/abcdefghijklmnopqrstuvwx.jpg").status_code == 404
+
+
 def test_files_not_registered_as_photos_are_never_served(app, client):
     make_photo(make_outfall("HZ-143"), "HZ-143/before.png")
     make_photo(make_outfall("HZ-144"), "../config.py")  # a key that would leave the photo folder
