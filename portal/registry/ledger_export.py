@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.extensions import db
 from portal.models import Outfall, RectificationPlan
 from portal.registry.ledger_format import EXPORT_COLUMNS as COLUMNS
+from portal.registry.ledger_format import set_text_cell
 from portal.registry.ledger_mapping import ledger_values
 from portal.registry.queries import today
 
@@ -92,7 +93,12 @@ def build_workbook(rows) -> Workbook:
         excel_row = HEADER_ROW + 1 + number
         for position, column in enumerate(COLUMNS, start=1):
             value = values.get(column.field)
-            cell = sheet.cell(excel_row, position, column.write(value) if value is not None else None)
+            written = column.write(value) if value is not None else None
+            cell = sheet.cell(excel_row, position)
+            if isinstance(written, str):
+                set_text_cell(cell, written)  # "=1+1" in a name stays text, and reads back as text
+            else:
+                cell.value = written
             if column.number_format and value is not None:
                 cell.number_format = column.number_format
     sheet.freeze_panes = sheet.cell(HEADER_ROW + 2, 3)

@@ -227,6 +227,40 @@ def write_vocabulary(vocabulary: vocab.Vocabulary) -> Callable[[Any], str | None
 
 
 # ---------------------------------------------------------------------------------------------
+# Text in spreadsheets: never a formula.
+#
+# In .xlsx files every text is written as a text cell (openpyxl would otherwise store "=1+1" as a
+# live formula and "#N/A" as an error), so it shows and reads back exactly as stored. A CSV file
+# has no cell types: a spreadsheet opening it runs any cell starting with = + - @ (or a tab or CR
+# before them) as a formula. Such text gets a leading apostrophe, which Excel and WPS show as the
+# usual "this is text" mark; text that itself starts with an apostrophe gets one more, so that
+# ``csv_unprotected`` (applied by the importer to every CSV cell) gives back exactly what was stored.
+
+FORMULA_MARKS = ("=", "+", "-", "@", "\t", "\r")
+_PROTECTED_STARTS = (*FORMULA_MARKS, "'")
+# Characters XML 1.0 cannot carry: openpyxl refuses a cell holding one.
+XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def csv_protected(text: str) -> str:
+    """Text as a CSV cell that no spreadsheet runs as a formula (see above)."""
+    return "'" + text if text.startswith(_PROTECTED_STARTS) else text
+
+
+def csv_unprotected(text: str) -> str:
+    """The text ``csv_protected`` was given: one leading apostrophe off, where it added one."""
+    if text.startswith("'") and text[1:].startswith(_PROTECTED_STARTS):
+        return text[1:]
+    return text
+
+
+def set_text_cell(cell, text: str) -> None:
+    """Put text in an openpyxl cell (ordinary or write-only) as a text cell, never a formula or error."""
+    cell.value = XML_ILLEGAL.sub("", text)
+    cell.data_type = "s"
+
+
+# ---------------------------------------------------------------------------------------------
 # The columns.
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from openpyxl.worksheet.cell_range import CellRange
 
-from portal.registry.ledger_format import COLUMNS_BY_FIELD, clean_text, field_for_header
+from portal.registry.ledger_format import COLUMNS_BY_FIELD, clean_text, csv_unprotected, field_for_header
 
 HEADER_SEARCH_ROWS = 30
 # Bounds that keep a hostile or broken file from exhausting memory or CPU. A sheet may declare any
@@ -71,11 +71,13 @@ def read_ledger_file(path: Path, max_bytes: int, max_rows: int) -> LedgerSheet:
 
 
 def _no_header() -> LedgerFileError:
+    """The refusal of a file in which no sheet has a ledger header where clerks put it."""
     required = "、".join(f"“{COLUMNS_BY_FIELD[f].header}”" for f in ("code", "name"))
     return LedgerFileError(f"找不到表头：前 {HEADER_SEARCH_ROWS} 行中没有一行同时含有 {required} 等列名")
 
 
 def _too_many_rows(max_rows: int) -> LedgerFileError:
+    """The refusal of a file with more rows than any district's ledger (LEDGER_MAX_ROWS)."""
     return LedgerFileError(f"台账超过 {max_rows} 行数据，不像是一个区的排污口台账（上限可由 LEDGER_MAX_ROWS 设置）")
 
 
@@ -301,7 +303,13 @@ def _csv_grid(data: bytes) -> list[list[Any]]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    return [[cell if cell.strip() else None for cell in row] for row in csv.reader(io.StringIO(text), dialect)]
+    try:
+        # Cells right of MAX_COLUMNS are dropped as they are read, as in a workbook.
+        # An apostrophe the portal's CSV downloads put before a formula mark comes off again.
+        return [[csv_unprotected(cell) if cell.strip() else None for cell in row[:MAX_COLUMNS]]
+                for row in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error as error:  # e.g. a cell longer than the csv module's field limit
+        raise LedgerFileError(f"无法按 CSV 读取此文件：{error}") from None
 
 
 def _find_header(grid: list[list[Any]]):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import tempfile
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +17,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from portal.extensions import db
 from portal.models import Outfall, RectificationPlan
 from portal.registry import vocabulary as vocab
 from portal.registry.filters import OutfallFilter
+from portal.registry.ledger_format import XML_ILLEGAL, csv_protected, set_text_cell
 
 # Outfalls fetched from the database per round trip; each batch costs one more query, for its plans.
 BATCH_SIZE = 1000
@@ -149,16 +150,14 @@ def records(outfall_filter: OutfallFilter, today: date, page_url: Callable[[str]
 # CSV
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_cell(value: Any) -> str:
     """A value as CSV text: dates ISO, flags 是/否, coordinates with 6 decimals.
 
-    Text that a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe.
+    Text that a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe
+    (``ledger_format.csv_protected``); the ledger importer takes it off again.
     """
     if isinstance(value, str):
-        return "'" + value if value.startswith(_FORMULA_START) else value
+        return csv_protected(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -199,10 +198,6 @@ def csv_chunks(batches: Iterable[list[Record]]) -> Iterator[bytes]:
 # XLSX
 
 
-# Characters XML 1.0 cannot carry; openpyxl refuses a cell holding one.
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
 def write_xlsx(batches: Iterable[list[Record]], sheet_title: str = "入河排污口") -> IO[bytes]:
     """Write the rows to an .xlsx in an anonymous temporary file and return it open at its start.
 
@@ -237,16 +232,16 @@ def write_xlsx(batches: Iterable[list[Record]], sheet_title: str = "入河排污
 def _xlsx_value(sheet, value: Any):
     """What goes in a cell: numbers and dates as such (dates shown yyyy-mm-dd), text always as text.
 
-    Plain values are cheap (openpyxl reuses one cell for them); only text that openpyxl would
-    store as a formula gets a cell of its own, typed as text.
+    Plain values are cheap (openpyxl reuses one cell for them); only text that openpyxl would not
+    store as plain text (a formula "=…", an error code "#N/A", a character XML cannot carry) gets a
+    cell of its own, typed as text.
     """
     if isinstance(value, bool):
         return YES if value else NO
     if not isinstance(value, str):
         return value
-    value = _XML_ILLEGAL.sub("", value)
-    if not value.startswith("="):
+    if not (value.startswith("=") or value in ERROR_CODES or XML_ILLEGAL.search(value)):
         return value
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
+    cell = WriteOnlyCell(sheet)
+    set_text_cell(cell, value)
     return cell

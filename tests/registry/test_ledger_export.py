@@ -1,6 +1,8 @@
 """Exporting the ledger: the bureau's shape, and export → import changes nothing."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 from openpyxl import load_workbook
@@ -9,7 +11,9 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Outfall, OutfallEvent
 from portal.registry.ledger_export import export_ledger
+from portal.registry.ledger_format import csv_protected
 from portal.registry.ledger_import import import_ledger
+from factories import make_outfall
 from ledger_files import flat_header, row, write_csv
 
 
@@ -72,3 +76,62 @@ def _snapshot(outfall):
         plan and (plan.measure, plan.measures_text, plan.deadline, plan.status, plan.transition_ends_on,
                   plan.completed_on, plan.verified_on, plan.merged_into and plan.merged_into.code),
     )
+
+
+# Text a spreadsheet would run or show as something else: formulas, error codes, CSV formula marks.
+TRICKY_NAMES = ['=HYPERLINK("http://evil.example","点这里")', "=1+1", "#N/A", "+86-0457", "-1", "@SUM(A1)",
+                "'=已转义", "'普通撇号"]
+
+
+def _tricky_outfalls():
+    """Outfalls whose name, note and measures carry the tricky texts (stage as the ledger would infer it)."""
+    for n, text in enumerate(TRICKY_NAMES):
+        make_outfall(f"Q-{n}", name=text, note=text, stage="rectification", plan={"measures_text": text})
+    db.session.commit()
+
+
+def _tricky_ledger(tmp_path):
+    """A CSV ledger whose outfalls have the tricky names, apostrophes put in as the portal's downloads do."""
+    rows = [row(f"Q-{n}", 排污口名称=csv_protected(name), 备注=csv_protected(name), 整治措施=csv_protected(name))
+            for n, name in enumerate(TRICKY_NAMES)]
+    return write_csv(tmp_path / "tricky.csv", rows)
+
+
+def test_exported_text_is_never_a_formula_and_reads_back_exactly(app, tmp_path):
+    _tricky_outfalls()
+    export_ledger(tmp_path / "out.xlsx")
+    sheet = load_workbook(tmp_path / "out.xlsx").active
+    name_column = [cell.value for cell in sheet[3]].index("排污口名称") + 1
+    cells = [sheet.cell(5 + n, name_column) for n in range(len(TRICKY_NAMES))]
+    assert [cell.value for cell in cells] == [outfall.name for outfall in db.session.scalars(
+        select(Outfall).order_by(Outfall.code))]
+    assert sorted(cell.value for cell in cells) == sorted(TRICKY_NAMES)
+    assert {cell.data_type for cell in cells} == {"s"}
+
+    result = import_ledger(tmp_path / "out.xlsx")
+    assert result.unchanged == len(TRICKY_NAMES) and not result.changed and not result.added
+
+
+def test_open_data_downloads_keep_tricky_text_as_text(app, client):
+    _tricky_outfalls()
+    with client.get("/api/v1/outfalls.xlsx") as response:
+        sheet = load_workbook(io.BytesIO(response.get_data())).active
+    name_column = [cell.value for cell in sheet[1]].index("排污口名称") + 1
+    cells = [sheet.cell(2 + n, name_column) for n in range(len(TRICKY_NAMES))]
+    assert sorted(cell.value for cell in cells) == sorted(TRICKY_NAMES)
+    assert {cell.data_type for cell in cells} == {"s"}
+
+    body = client.get("/api/v1/outfalls.csv").get_data()
+    names = [line[2] for line in csv.reader(io.StringIO(body.decode("utf-8-sig")))][1:]
+    # Every cell a spreadsheet would run starts with the apostrophe that marks it as text.
+    assert all(not name.startswith(("=", "+", "-", "@")) for name in names)
+    assert "'=1+1" in names and "''=已转义" in names and "''普通撇号" in names
+
+
+def test_csv_text_with_formula_marks_round_trips_through_the_importer(app, tmp_path):
+    # A CSV written the way the downloads write text: the importer takes the apostrophes off again.
+    result = import_ledger(_tricky_ledger(tmp_path))
+    assert len(result.added) == len(TRICKY_NAMES)
+    assert sorted(db.session.scalars(select(Outfall.name))) == sorted(TRICKY_NAMES)
+    assert sorted(db.session.scalars(select(Outfall.note))) == sorted(TRICKY_NAMES)
+    assert import_ledger(_tricky_ledger(tmp_path)).unchanged == len(TRICKY_NAMES)
