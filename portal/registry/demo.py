@@ -37,7 +37,8 @@ from portal.registry.queries import today
 
 SOURCE = "演示数据"
 SUFFIX = "（演示）"
-BOUNDARY_SOURCE = "近似边界（演示数据，可用 portal import-areas 替换）"
+# Shown to the public beside the map: words for residents, not the command that replaces it.
+BOUNDARY_SOURCE = "近似边界（演示数据，不是正式的镇界）"
 RANDOM_SEED = 232764  # the district's division code: any fixed number would do
 DISTRICT_CODE = "232764"
 EARLIEST_FOUND = date(2022, 1, 1)  # the special action began in 2022 (国办函〔2022〕17号)

@@ -82,7 +82,8 @@ def test_front_page_is_the_map_with_its_libraries_from_the_portal_itself(client)
     parsed = page(client)
 
     scripts = [a["src"] for a in parsed.all("script") if "src" in a]
-    assert scripts == ["/vendor/leaflet/leaflet.js", "/vendor/leaflet-markercluster/leaflet.markercluster.js",
+    assert scripts == ["/static/js/site_menu.js", "/vendor/leaflet/leaflet.js",
+                       "/vendor/leaflet-markercluster/leaflet.markercluster.js", "/static/js/basemap.js",
                        "/static/js/map.js"]
     styles = [a["href"] for a in parsed.all("link", rel="stylesheet")]
     assert "/vendor/leaflet/leaflet.css" in styles and "/vendor/leaflet-markercluster/MarkerCluster.css" in styles
