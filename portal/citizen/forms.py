@@ -124,7 +124,10 @@ class ReportForm(CitizenForm):
         return None
 
     def validate_position_only(self) -> bool:
-        """Check only the position (a GET's ``?lat=&lon=``), so nearby reports are looked up for a real point."""
+        """Check only the position (a GET's ``?lat=&lon=``, set as data), so nearby reports are looked
+        up for a real point only."""
+        for field in (self.lat, self.lon):
+            field.raw_data = [field.data or ""]  # Optional() judges emptiness by the raw data
         return bool(self.lat.validate(self) & self.lon.validate(self))
 
     def position(self) -> tuple[float, float] | None:

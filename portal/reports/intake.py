@@ -117,9 +117,9 @@ def suggestions(photos: list[CleanPhoto]) -> dict:
 
 def find_outfall(code: str | None) -> Outfall | None:
     """The registered outfall a report names, by its code or national code."""
-    if not code:
+    code = (code or "").strip()
+    if not code or len(code) > 64 or "\x00" in code:  # no outfall has such a code (and PostgreSQL refuses NUL)
         return None
-    code = code.strip()
     return db.session.scalar(select(Outfall).where((Outfall.code == code) | (Outfall.national_code == code)))
 
 

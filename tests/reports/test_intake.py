@@ -40,13 +40,13 @@ def gps_jpeg(lat=52.0306, lon=123.5888, size=(800, 600)) -> bytes:
     return buffer.getvalue()
 
 
-def post(client, photos=(), **fields):
-    """Submit the form as a browser without JavaScript would."""
+def post(client, photos=(), query=None, **fields):
+    """Submit the form as a browser without JavaScript would (``query``: e.g. ``{"lang": "en"}``)."""
     data = {"category": "direct_discharge", "description": "河边有一根管子往河里排灰色污水。", "consent": "y",
             "submit": "提交举报", **INSIDE_HUZHONG, **fields}
     data = {k: v for k, v in data.items() if v is not None}
     data["photos"] = [(io.BytesIO(content), name) for name, content in photos]
-    return client.post("/reports/new", data=data, content_type="multipart/form-data")
+    return client.post("/reports/new", data=data, content_type="multipart/form-data", query_string=query)
 
 
 def stored_files(app):
@@ -326,3 +326,157 @@ def test_xss_in_every_text_field_comes_out_escaped(app, client, towns):
     report = db.session.scalar(select(Report))
     for page in (client.get(private_url), client.get(f"/reports/{report.tracking_code}"), client.get("/reports/new")):
         assert payload not in page.get_data(as_text=True)
+
+
+# --- nearby reports never tell an unpublished report's position better than its ~100 m cell -------------
+
+
+def nearby_answers(client, points):
+    """The /reports/nearby.json answer (code → metres) for each query point."""
+    answers = []
+    for lat, lon in points:
+        response = client.get("/reports/nearby.json", query_string={"lat": f"{lat:.6f}", "lon": f"{lon:.6f}"})
+        assert response.status_code == 200
+        answers.append({r["code"]: r["metres"] for r in response.get_json()["reports"]})
+    return answers
+
+
+def test_nearby_reports_reveal_nothing_finer_than_the_published_rounding(app, client):
+    from portal.models.types import utcnow
+
+    # Two positions 45 m apart inside the same 0.001° cell (52.031, 123.589).
+    first, second = (52.031234, 123.588876), (52.030850, 123.589300)
+    report, _ = make_report(latitude=first[0], longitude=first[1], created_at=utcnow())
+    db.session.commit()
+    points = [(first[0] + dlat * 0.0004, first[1] + dlon * 0.0006) for dlat in range(-5, 6, 2) for dlon in range(-5, 6, 2)]
+
+    seen_at_first = nearby_answers(client, points)
+    report.latitude, report.longitude = second
+    db.session.commit()
+    seen_at_second = nearby_answers(client, points)
+
+    assert any(seen_at_first)  # the report is found from near points…
+    assert seen_at_first == seen_at_second  # …but nothing tells where in its cell it is
+    assert all(metres % 50 == 0 for answer in seen_at_first for metres in answer.values())
+
+
+def test_the_form_lists_nearby_reports_in_coarse_distances(app, client):
+    from portal.models.types import utcnow
+
+    make_report(latitude=52.031234, longitude=123.588876, created_at=utcnow())
+    db.session.commit()
+
+    page = client.get("/reports/new", query_string={"lat": "52.0310", "lon": "123.5880"}).get_data(as_text=True)
+
+    assert "约 50 米" in page  # 0.001° cell centre (52.031, 123.589) is ~68 m away: told as 50, never 60-odd
+
+
+@pytest.mark.parametrize("lat, lon", [("1e999", "123.5"), ("nan", "123.5"), ("52.0", "inf"), ("-inf", "nan"),
+                                      ("abc", "1"), ("", ""), ("52.0", "")])
+def test_nearby_refuses_a_point_that_is_not_one(client, lat, lon):
+    response = client.get("/reports/nearby.json", query_string={"lat": lat, "lon": lon})
+
+    assert response.status_code == 400 and response.get_json()["error"]
+
+
+@pytest.mark.parametrize("lat, lon", [("1e999", "123.5"), ("nan", "nan"), ("52.0", "-inf")])
+def test_the_form_with_a_point_that_is_not_one_is_still_the_form(client, lat, lon):
+    shown = client.get("/reports/new", query_string={"lat": lat, "lon": lon})
+    posted = post(client, lat=lat, lon=lon, description="坐标无效的举报")
+
+    assert shown.status_code == 200 and 'id="report-form"' in shown.get_data(as_text=True)
+    assert posted.status_code == 400 and "超出范围" in posted.get_data(as_text=True)
+    assert "坐标无效的举报" in posted.get_data(as_text=True)
+
+
+# --- every refusal in the visitor's language ----------------------------------------------------------------
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def refusals(response) -> str:
+    """The text of every alert on the page (the refusal summary and messages), tags stripped."""
+    html = response.get_data(as_text=True)
+    blocks = re.findall(r'<(div|section|p|ul)[^>]*role="alert"[^>]*>(.*?)</\1>', html, flags=re.S)
+    blocks += re.findall(r'<(ul) class="field-errors"[^>]*>(.*?)</\1>', html, flags=re.S)
+    return " ".join(" ".join(re.sub(r"<[^>]+>", " ", body).split()) for _, body in blocks)
+
+
+ENGLISH_REFUSALS = {
+    "no place": dict(lat=None, lon=None),
+    "unknown outfall": dict(outfall="NOPE-42"),
+    "too many photos": dict(photos=[(f"p{i}.jpg", None) for i in range(7)]),
+    "not an image": dict(photos=[("notes.jpg", b"just some text, not a photo")]),
+    "empty photo": dict(photos=[("empty.jpg", b"")]),
+    "no description": dict(description=""),
+    "bad phone": dict(reporter_phone="12345"),
+    "bad email": dict(reporter_email="not-an-address"),
+    "future time": dict(observed_at="2999-01-01T10:00"),
+    "ancient time": dict(observed_at="0001-01-01T00:00"),
+    "bad time": dict(observed_at="yesterday"),
+    "infinite latitude": dict(lat="1e999"),
+    "no consent": dict(consent=None),
+    "control characters": dict(description="line\x00with a NUL"),
+    "half a position": dict(lon=None),
+    "no category": dict(category=""),
+    "honeypot": dict(website="http://spam.example"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ENGLISH_REFUSALS))
+def test_every_refusal_of_the_form_is_in_english_when_english_is_chosen(app, client, towns, case):
+    fields = dict(ENGLISH_REFUSALS[case])
+    photos = [(name, gps_jpeg(size=(40, 30)) if data is None else data) for name, data in fields.pop("photos", [])]
+
+    response = post(client, photos=photos, query={"lang": "en"}, **fields)
+
+    assert response.status_code == 400
+    text = refusals(response)
+    assert text and not CJK.search(text), text
+    assert count(Report) == 0
+
+
+def test_a_body_too_large_and_too_many_requests_are_refused_in_english(app, client, limited_client, towns):
+    app.config["MAX_CONTENT_LENGTH"] = limited_client.application.config["MAX_CONTENT_LENGTH"] = 20_000
+    limited_client.application.config["REPORT_ATTEMPT_RATE_LIMIT"] = "1 per hour"
+    english = {"lang": "en"}
+
+    too_large = post(client, photos=[("big.jpg", b"x" * 30_000)], query=english)
+    post(limited_client, description="", query=english)
+    too_many = post(limited_client, description="", query=english)
+
+    assert too_large.status_code == 413 and refusals(too_large) and not CJK.search(refusals(too_large))
+    assert too_many.status_code == 429 and refusals(too_many) and not CJK.search(refusals(too_many))
+
+
+# --- bad bytes and odd requests -----------------------------------------------------------------------------
+
+TEXT_FIELDS = ("lat", "lon", "outfall", "address", "category", "description", "observed_at", "reporter_name",
+               "reporter_phone", "reporter_email", "website")
+ODD_VALUES = ("\x00", "河\x00水", "\x07\x1b[31m", "x" * 5000, "𝔘ñí©ødé 🐟 \u202eevil", "' OR 1=1 --", "１２３", "\ufeff\u0301\ufffd")
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+def test_odd_values_in_any_field_get_a_message_never_a_500(app, client, towns, field):
+    for value in ODD_VALUES:
+        response = post(client, **{field: value})
+
+        assert response.status_code in (303, 400), (field, repr(value), response.status_code)
+        if response.status_code == 400:
+            assert 'role="alert"' in response.get_data(as_text=True), (field, repr(value))
+    stored = db.session.scalars(select(Report)).all()
+    assert not any("\x00" in (r.description + (r.address_text or "")) for r in stored)
+
+
+def test_a_nul_byte_is_refused_with_a_message_naming_the_field(client, towns):
+    response = post(client, description="管子\x00排水", address="桥下")
+
+    assert response.status_code == 400 and "控制字符" in refusals(response) and "情况描述" in refusals(response)
+    assert count(Report) == 0
+
+
+def test_head_of_the_form_answers_like_get(client):
+    head, get = client.head("/reports/new"), client.get("/reports/new")
+
+    assert head.status_code == get.status_code == 200
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]

@@ -716,3 +716,16 @@ def test_an_empty_file_input_is_no_photo(client):
                            data={"text": "只有文字", "photos": [(io.BytesIO(b""), "")]})
 
     assert response.status_code == 303
+
+
+@pytest.mark.parametrize("action, field", [("information", "text"), ("reopen", "reason"), ("rate", "comment")])
+def test_a_nul_byte_on_the_private_page_is_refused_with_a_message(client, action, field):
+    code, secret = planted()
+    resolve(code, days_ago=1)
+    data = {field: "仍\x00在排", "stars": "3"}
+
+    response = client.post(f"/reports/{code}/private/{secret}/{action}", data=data)
+
+    assert response.status_code == 422 and "控制字符" in main_text(response)
+    assert db.session.scalar(select(func.count()).select_from(ReportUpdate).where(
+        ReportUpdate.kind.in_(["reporter_added", "rated"]))) == 0
