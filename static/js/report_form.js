@@ -75,7 +75,7 @@
   var thumbnails = document.getElementById('photo-thumbnails');
   if (photos && thumbnails && window.URL) {
     photos.addEventListener('change', function () {
-      thumbnails.innerHTML = '';
+      thumbnails.textContent = '';
       var files = Array.prototype.slice.call(photos.files);
       var limit = parseInt(photos.dataset.limit || '6', 10);
       if (files.length > limit) {
@@ -117,7 +117,7 @@
         nearbyBox.setAttribute('aria-live', 'polite');
         form.parentNode.insertBefore(nearbyBox, form);
       }
-      nearbyBox.innerHTML = '';
+      nearbyBox.textContent = '';
       if (!data.reports.length) { return; }
       var heading = document.createElement('h2');
       heading.textContent = strings.nearby;
