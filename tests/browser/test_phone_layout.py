@@ -187,3 +187,21 @@ def test_report_form_map_names_towns_and_rivers(page):
     expect(page.locator("#report-map .leaflet-tooltip.water-label").filter(has_text="呼玛河").first).to_be_attached()
     # The labels never catch the tap that drops the pin.
     assert towns.first.evaluate("(label) => getComputedStyle(label).pointerEvents") == "none"
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_no_page_is_wider_than_a_phone(page, language):
+    """Every public page fits 390 px: tables become cards, signboards stack their labels in English."""
+    if language == "en":
+        in_english(page)
+    page.goto("/rivers")
+    river = page.locator("main a[href*='/rivers/']").first.get_attribute("href")
+    for path in ["/", "/outfalls", "/outfalls/DEMO-HZ-001", "/outfalls/DEMO-HZ-001/sign", "/progress", "/rivers",
+                 river, "/data", "/reports", "/reports/new"]:
+        page.goto(path)
+        size = page.evaluate(PAGE_SIZE)
+        assert size["width"] <= PHONE["width"], (path, size)
+    # A signboard's facts stay readable: no value squeezed to a column a few letters wide.
+    page.goto("/outfalls/DEMO-HZ-001/sign")
+    widths = page.locator(".sign-facts dd").evaluate_all("(cells) => cells.map((cell) => cell.clientWidth)")
+    assert widths and min(widths) > 150, widths
