@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -71,8 +71,17 @@ class Report(db.Model):
 class ReportPhoto(db.Model):
     """A photo attached to a report, cleaned of all metadata before it was stored."""
 
+    # Each photo takes a numbered slot of its report (1 … REPORT_PHOTO_LIMIT, checked when it is
+    # added); the database refuses two photos in one slot, so concurrent additions cannot push a
+    # report past its limit.
+    __table_args__ = (
+        UniqueConstraint("report_id", "slot", name="uq_report_photo_report_slot"),
+        CheckConstraint("slot >= 1", name="slot_positive"),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    slot: Mapped[int] = mapped_column()
     storage_key: Mapped[str] = mapped_column(String(200), unique=True)
     thumbnail_key: Mapped[str] = mapped_column(String(200), unique=True)
     width: Mapped[int] = mapped_column()
@@ -103,6 +112,9 @@ class ReportUpdate(db.Model):
 
 class MeToo(db.Model):
     """Someone else saw the same problem and said so instead of filing a duplicate."""
+
+    # One visitor counts once, decided by the database even when two of their requests race.
+    __table_args__ = (UniqueConstraint("report_id", "visitor_digest", name="uq_me_too_report_visitor"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)

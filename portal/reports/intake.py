@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from portal import notify
 from portal.extensions import db
-from portal.models import Outfall, Report, ReportPhoto, ReportUpdate, Town
+from portal.models import MeToo, Outfall, Report, ReportPhoto, ReportUpdate, Town
 from portal.models.types import utcnow
 from portal.photos import (
     CleanPhoto,
@@ -162,10 +163,11 @@ def submit(submission: Submission, *, now: datetime | None = None) -> tuple[Repo
     db.session.add(report)
     try:
         with staged_photos(storage_for(current_app)) as batch:
-            for photo in submission.photos:
+            for slot, photo in enumerate(submission.photos, start=1):
                 image, thumbnail = batch.stage(photo.image), batch.stage(photo.thumbnail)
-                report.photos.append(ReportPhoto(storage_key=image.key, thumbnail_key=thumbnail.key, width=photo.width,
-                                                 height=photo.height, sha256=photo.sha256, created_at=now))
+                report.photos.append(ReportPhoto(slot=slot, storage_key=image.key, thumbnail_key=thumbnail.key,
+                                                 width=photo.width, height=photo.height, sha256=photo.sha256,
+                                                 created_at=now))
             db.session.flush()
             _enqueue_notifications(report)
             batch.commit_after(db.session.commit)
@@ -265,14 +267,23 @@ def _metres(lat1, lon1, lat2, lon2) -> float:
 
 
 def add_me_too(report: Report, visitor_address: str) -> bool:
-    """Count someone else seeing the same problem, once per visitor; True if it was counted now."""
-    from portal.models import MeToo
+    """Count someone else seeing the same problem, once per visitor; True if it was counted now.
 
+    The database decides, so that concurrent requests neither lose a count nor count a visitor
+    twice: the row is unique per (report, visitor) and the count is incremented in SQL.
+    """
     digest = privacy.visitor_digest(visitor_address)
     already = db.session.scalar(select(MeToo.id).where(MeToo.report_id == report.id, MeToo.visitor_digest == digest))
     if already:
         return False
-    db.session.add(MeToo(report_id=report.id, visitor_digest=digest))
-    report.me_too_count = (report.me_too_count or 0) + 1
-    db.session.commit()
+    try:
+        db.session.add(MeToo(report_id=report.id, visitor_digest=digest))
+        db.session.flush()
+        db.session.execute(update(Report).where(Report.id == report.id)
+                           .values(me_too_count=Report.me_too_count + 1).execution_options(synchronize_session=False))
+        db.session.commit()
+    except IntegrityError:  # the same visitor's other request was counted a moment ago
+        db.session.rollback()
+        return False
+    db.session.expire(report, ["me_too_count"])
     return True

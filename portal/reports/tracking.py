@@ -31,7 +31,8 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -154,15 +155,17 @@ def add_information(report: Report, text: str | None, photos: Iterable[CleanPhot
     text = _checked_text(text)
     if text is None and not photos:
         raise ReportActionRefused(_("请填写补充说明，或选择要补充的照片。"))
-    limit = current_app.config["REPORT_PHOTO_LIMIT"]
-    if len(report.photos) + len(photos) > limit:
-        raise ReportActionRefused(_("每份举报最多 %(limit)s 张照片，这份举报已有 %(count)s 张。",
-                                    limit=limit, count=len(report.photos)))
     now = now or utcnow()
+    limit = current_app.config["REPORT_PHOTO_LIMIT"]
+    taken = _lock_photo_slots(report, now) if photos else 0
+    if taken + len(photos) > limit:
+        db.session.rollback()
+        raise ReportActionRefused(_("每份举报最多 %(limit)s 张照片，这份举报已有 %(count)s 张。",
+                                    limit=limit, count=taken))
     with staged_photos(storage) as batch:
-        for photo in photos:
+        for slot, photo in enumerate(photos, start=taken + 1):
             report.photos.append(ReportPhoto(
-                storage_key=batch.stage(photo.image).key, thumbnail_key=batch.stage(photo.thumbnail).key,
+                slot=slot, storage_key=batch.stage(photo.image).key, thumbnail_key=batch.stage(photo.thumbnail).key,
                 width=photo.width, height=photo.height, sha256=photo.sha256, added_by="reporter",
                 created_at=now))
         update = ReportUpdate(occurred_at=now, kind="reporter_added", text=text, public=False, author="reporter")
@@ -171,8 +174,24 @@ def add_information(report: Report, text: str | None, photos: Iterable[CleanPhot
         if photos:
             lines.append(f"补充照片：{len(photos)} 张")
         _notify_town(report, "举报人补充了信息", lines)
-        batch.commit_after(db.session.commit)
+        try:
+            batch.commit_after(db.session.commit)
+        except IntegrityError:  # another addition took these slots first (staged files are discarded)
+            db.session.rollback()
+            raise ReportActionRefused(_("这份举报刚刚同时收到了其他照片，您的补充没有保存。请刷新页面后重新提交。")) from None
     return update
+
+
+def _lock_photo_slots(report: Report, now: datetime) -> int:
+    """Take the report's write lock, then count its photos as committed: the number of slots taken.
+
+    The UPDATE comes first in the transaction, so concurrent additions to one report wait for each
+    other (a row lock on PostgreSQL, the write lock on SQLite) and each counts what the one before
+    it stored; the unique (report, slot) constraint is the last word should anything slip through.
+    """
+    db.session.execute(update(Report).where(Report.id == report.id).values(updated_at=now)
+                       .execution_options(synchronize_session=False))
+    return db.session.scalar(select(func.count()).select_from(ReportPhoto).where(ReportPhoto.report_id == report.id))
 
 
 def action_deadline(report: Report) -> datetime | None:

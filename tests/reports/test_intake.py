@@ -260,7 +260,7 @@ def test_sweep_photos_moves_registered_staged_files_and_deletes_orphans(app, run
     orphan = storage.stage(gps_jpeg())
     kept = storage.stage(gps_jpeg(size=(100, 80)))
     report, _ = make_report()
-    report.photos.append(ReportPhoto(storage_key=kept.key, thumbnail_key="t" + kept.key[1:], width=1, height=1,
+    report.photos.append(ReportPhoto(slot=1, storage_key=kept.key, thumbnail_key="t" + kept.key[1:], width=1, height=1,
                                      sha256="0" * 64))
     db.session.commit()
     old = time.time() - 3 * 3600
