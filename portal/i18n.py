@@ -109,7 +109,8 @@ def keep_language_of_a_shared_link(response):
 
 def remember_language(response, code: str) -> None:
     """Set the cookie that carries the visitor's language for a year."""
-    response.set_cookie(LANGUAGE_COOKIE, code, max_age=ONE_YEAR, samesite="Lax", httponly=True)
+    response.set_cookie(LANGUAGE_COOKIE, code, max_age=ONE_YEAR, samesite="Lax", httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])  # HTTPS only, like the session
 
 
 # Control characters (CR/LF would split the Location header) and the backslash some browsers read as "/".

@@ -101,6 +101,8 @@ def test_session_cookie_is_samesite_lax_and_httponly(app):
     assert "SameSite=Lax" in cookie
     assert "HttpOnly" in cookie
     assert "Secure" not in cookie
+    language = app.test_client().get("/language/en?next=/outfalls").headers.getlist("Set-Cookie")
+    assert language and all("SameSite=Lax" in value and "Secure" not in value for value in language)
 
 
 def test_secure_cookie_and_hsts_behind_https(database_url, tmp_path, monkeypatch):
@@ -117,6 +119,8 @@ def test_secure_cookie_and_hsts_behind_https(database_url, tmp_path, monkeypatch
         app.session_interface.save_session(app, session, response)
     assert "Secure" in response.headers["Set-Cookie"]
     client = app.test_client()
+    language = client.get("/language/en?next=/outfalls", base_url="https://portal.test")
+    assert all("Secure" in cookie for cookie in language.headers.getlist("Set-Cookie"))
     with client.get("/static/css/portal.css") as plain:
         assert "Strict-Transport-Security" not in plain.headers
     with client.get("/static/css/portal.css", base_url="https://portal.test") as secure:
