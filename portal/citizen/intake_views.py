@@ -9,7 +9,8 @@ from portal.citizen.forms import ReportForm
 from portal.citizen.uploads import read_uploads
 from portal.extensions import limiter
 from portal.registry import vocabulary as vocab
-from portal.reports import intake
+from portal.i18n import is_english
+from portal.reports import intake, privacy
 from portal.reports.tracking import find_by_code
 
 NEW_REPORT_KEY = "new_report"  # session key: the private link is shown once, right after submitting
@@ -63,12 +64,14 @@ def new_report():
         position=form.position(), address=form.address.data, outfall_code=form.outfall.data or None,
         name=form.reporter_name.data, phone=form.reporter_phone.data, email=form.reporter_email.data,
         anonymous=form.anonymous.data, publication_allowed=form.public.data, photos=photos,
+        language="en" if is_english() else "zh",
     )
     try:
         report, secret = intake.submit(submission)
     except intake.SubmissionRefused as refused:
         return _render(form, error=str(refused), status=400)
-    session[NEW_REPORT_KEY] = {"code": report.tracking_code, "secret": secret}
+    # The confirmation shows the private link once; the session carries it only encrypted.
+    session[NEW_REPORT_KEY] = {"code": report.tracking_code, "sealed": privacy.seal_for_session(secret)}
     return redirect(url_for("reports.submitted", code=report.tracking_code), code=303)
 
 
@@ -96,8 +99,13 @@ def submitted(code: str):
     if report is None:
         abort(404)
     new = session.get(NEW_REPORT_KEY)
-    secret = new["secret"] if new and new.get("code") == report.tracking_code else None
-    response = current_app.make_response(render_template("reports/submitted.html", report=report, secret=secret))
+    secret = None
+    if isinstance(new, dict) and new.get("code") == report.tracking_code:
+        session.pop(NEW_REPORT_KEY)  # shown once: a reload no longer shows it
+        secret = privacy.open_from_session(new.get("sealed"))
+    response = current_app.make_response(render_template(
+        "reports/submitted.html", report=report, secret=secret,
+        report_email_sent=bool(secret) and not report.anonymous and report.reporter_email_sealed is not None))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

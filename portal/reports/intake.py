@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +34,7 @@ from portal.registry import vocabulary as vocab
 from portal.reports import privacy
 from portal.reports.tracking import PUBLIC_POSITION_DECIMALS, notification_recipients, public_url
 from portal.routing import route_report
+from portal.urls import external_url
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Submission:
     anonymous: bool = False
     publication_allowed: bool = False
     photos: list[CleanPhoto] = field(default_factory=list)
+    language: str = "zh"  # the reporter's: "zh" or "en", for the e-mail with their private link
 
 
 # Distances to other reports are told in steps this coarse (see nearby_open_reports).
@@ -170,6 +173,8 @@ def submit(submission: Submission, *, now: datetime | None = None) -> tuple[Repo
                                                  created_at=now))
             db.session.flush()
             _enqueue_notifications(report)
+            if not anonymous and (submission.email or "").strip():
+                _enqueue_private_link(report, secret, submission.email.strip(), submission.language)
             batch.commit_after(db.session.commit)
     except Exception:
         db.session.rollback()
@@ -225,6 +230,23 @@ def _enqueue_notifications(report: Report) -> None:
         notify.enqueue_email(address, f"新举报 {report.tracking_code}（{town_name}）", text, topic=topic)
     for url in current_app.config["REPORT_NOTIFY_WEBHOOKS"]:
         notify.enqueue_webhook(url, notify.group_robot_text(text), topic=topic)
+
+
+def _enqueue_private_link(report: Report, secret: str, address: str, language: str) -> None:
+    """Queue the e-mail that gives the reporter their private link (in the report's transaction),
+    in the language they used the form in."""
+    config = current_app.config
+    with force_locale("en" if language == "en" else config["DEFAULT_LOCALE"]):
+        district = config["DISTRICT_NAME_EN"] if language == "en" else config["DISTRICT_NAME"]
+        subject = _("您的举报已收到（查询码 %(code)s）", code=report.tracking_code)
+        body = _("您好：\n\n我们已收到您的举报，查询码：%(code)s。\n\n"
+                 "您的私人链接（请妥善保存，不要转发：任何拿到这个链接的人都能看到您的举报内容和联系方式）：\n%(private)s\n\n"
+                 "用它可以查看办理进展、补充信息和照片、确认问题已解决或重新打开、评价办理。\n"
+                 "只想告诉别人办理进度时，请分享公开查询页：%(public)s\n\n%(district)s入河排污口公开与举报平台",
+                 code=report.tracking_code, private=external_url("reports.private", code=report.tracking_code,
+                                                                  secret=secret),
+                 public=public_url(report), district=district)
+    notify.enqueue_email(address, subject, body, topic=f"report:{report.tracking_code}:reporter")
 
 
 def nearby_open_reports(lat: float, lon: float, *, now: datetime | None = None) -> list[tuple[Report, int]]:

@@ -6,6 +6,7 @@ never loses reporters' details and a database dump alone reveals nobody.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -69,3 +70,25 @@ def visitor_digest(address: str) -> str:
     """A keyed, one-way digest of a visitor's address: counts "me too" once per person, reveals nothing."""
     key = current_app.config["REPORTER_KEY"].encode()
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
+
+
+def _session_fernet() -> Fernet:
+    """A Fernet key derived from SECRET_KEY, for what must ride in the (signed, not encrypted) session."""
+    material = hashlib.sha256(b"portal private link in session\0" + current_app.config["SECRET_KEY"].encode())
+    return Fernet(base64.urlsafe_b64encode(material.digest()))
+
+
+def seal_for_session(secret: str) -> str:
+    """The private-link secret as an opaque token the session cookie may carry: Flask's session is
+    only signed, and anyone holding the cookie could read the secret in it otherwise."""
+    return _session_fernet().encrypt(secret.encode()).decode("ascii")
+
+
+def open_from_session(token: str | None, max_age: int = 3600) -> str | None:
+    """The secret ``seal_for_session`` sealed, if the token is intact and younger than ``max_age`` seconds."""
+    if not token:
+        return None
+    try:
+        return _session_fernet().decrypt(token.encode("ascii"), ttl=max_age).decode()
+    except (InvalidToken, ValueError, UnicodeError):
+        return None

@@ -219,7 +219,9 @@ def test_report_and_its_messages_are_written_together_and_carry_no_identity(app,
     app.config["REPORT_NOTIFY_EMAILS"] = {"呼中镇": ["town@example.cn"], "*": ["bureau@example.cn"]}
     app.config["REPORT_NOTIFY_WEBHOOKS"] = ["http://127.0.0.1:9/robot"]
     post(client, **CANARY)
-    messages = db.session.scalars(select(OutboxMessage)).all()
+    # The reporter's own e-mail (their private link) is theirs; every message to others names nobody.
+    messages = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient != CANARY["reporter_email"])).all()
     assert sorted(m.recipient for m in messages) == ["bureau@example.cn", "http://127.0.0.1:9/robot",
                                                    "town@example.cn"]
     assert all(m.status == "pending" for m in messages)
@@ -480,3 +482,69 @@ def test_head_of_the_form_answers_like_get(client):
 
     assert head.status_code == get.status_code == 200
     assert head.headers["Content-Type"] == get.headers["Content-Type"]
+
+
+# --- the private link: shown once, never readable in the cookie, e-mailed to the reporter ------------------
+
+
+def session_cookie_text(client) -> str:
+    """Everything the session cookie says, base64 segments decoded (and inflated when compressed)."""
+    import base64
+    import zlib
+
+    cookie = client.get_cookie("session", domain="portal.test") or client.get_cookie("session")
+    assert cookie is not None
+    value = cookie.value.lstrip(".")
+    decoded = []
+    for part in value.split("."):
+        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        try:
+            raw = zlib.decompress(raw)
+        except zlib.error:
+            pass
+        decoded.append(raw.decode("utf-8", "replace"))
+    return value + " " + " ".join(decoded)
+
+
+def secret_from(page: str) -> str:
+    return re.search(r"/private/([A-Za-z0-9_-]+)", page).group(1)
+
+
+def test_the_private_link_is_shown_once_and_never_readable_in_the_cookie(client, towns):
+    response = post(client, **CANARY)
+    cookie = session_cookie_text(client)
+    first = client.get(response.headers["Location"]).get_data(as_text=True)
+    secret = secret_from(first)
+    second = client.get(response.headers["Location"]).get_data(as_text=True)
+
+    assert secret not in cookie
+    assert "/private/" not in second and secret not in second
+    assert db.session.scalar(select(Report.tracking_code)) in second  # the page itself still answers
+    assert 'data-copy-from="private-link"' in first and "js/copy_link.js" in first
+    assert "<script>" not in first.split("<main", 1)[1]  # the copy button's script is external
+
+
+def test_the_private_link_is_e_mailed_to_a_reporter_who_gave_an_address(client, towns):
+    response = post(client, **CANARY)
+    secret = secret_from(client.get(response.headers["Location"]).get_data(as_text=True))
+
+    mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == CANARY["reporter_email"])).all()
+    assert len(mails) == 1
+    code = db.session.scalar(select(Report.tracking_code))
+    assert f"/reports/{code}/private/{secret}" in mails[0].body and code in mails[0].subject
+
+
+def test_the_e_mail_is_in_english_for_a_reporter_who_used_the_form_in_english(client, towns):
+    post(client, query={"lang": "en"}, **CANARY)
+
+    mail = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == CANARY["reporter_email"]))
+    assert mail is not None and "/private/" in mail.body
+    assert not CJK.search(mail.subject) and "private link" in mail.body
+
+
+@pytest.mark.parametrize("fields", [{}, {**CANARY, "anonymous": "y"}, {"reporter_name": "甄测试"}])
+def test_no_private_link_e_mail_without_an_address_or_when_anonymous(client, towns, fields):
+    assert post(client, **fields).status_code == 303
+
+    bodies = db.session.scalars(select(OutboxMessage.body)).all()
+    assert not any("/private/" in body for body in bodies)
