@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -48,3 +49,10 @@ def refused_before_view(message: str, status: int):
 def too_many(_error):
     """Too many requests from one address: refuse on the page the visitor was on, keeping what was typed."""
     return refused_before_view(_("提交过于频繁，请稍后再试。如情况紧急，请拨打举报电话。"), 429)
+
+
+@bp.errorhandler(CSRFError)
+def page_expired(_error):
+    """A stale or missing CSRF token (a form left open for an hour at the river): the same form again,
+    in the visitor's language, with everything typed kept and a fresh token."""
+    return refused_before_view(_("页面已过期，请再提交一次。"), 400)

@@ -17,3 +17,11 @@ def limited_client(app):
         yield limited.test_client()
     limiter.reset()
     limiter.enabled = False
+
+
+@pytest.fixture
+def csrf_client(app):
+    """A test client of the portal with CSRF protection on, as in production, on the same database."""
+    protected = create_app({**app.config, "WTF_CSRF_ENABLED": True})
+    with protected.app_context():
+        yield protected.test_client()

@@ -548,3 +548,29 @@ def test_no_private_link_e_mail_without_an_address_or_when_anonymous(client, tow
 
     bodies = db.session.scalars(select(OutboxMessage.body)).all()
     assert not any("/private/" in body for body in bodies)
+
+
+# --- an expired page ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query, message", [(None, "页面已过期，请再提交一次"), ({"lang": "en"}, "The page has expired")])
+def test_an_expired_csrf_token_shows_the_form_again_with_everything_kept(csrf_client, towns, query, message):
+    response = post(csrf_client, query=query, csrf_token="stale-token-from-an-hour-ago",
+                    description="桥下有灰水直排入河", address="东桥下游 200 米", reporter_name="Zhen Ceshi")
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 400 and message in refusals(response)
+    assert "桥下有灰水直排入河" in html and "东桥下游 200 米" in html and "Zhen Ceshi" in html
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    assert token and token.group(1) != "stale-token-from-an-hour-ago"
+    if query:
+        assert not CJK.search(refusals(response))
+    assert count(Report) == 0
+
+
+def test_the_fresh_token_of_the_expired_page_is_accepted(csrf_client, towns):
+    html = post(csrf_client, csrf_token="stale").get_data(as_text=True)
+    token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+    assert post(csrf_client, csrf_token=token).status_code == 303

@@ -729,3 +729,13 @@ def test_a_nul_byte_on_the_private_page_is_refused_with_a_message(client, action
     assert response.status_code == 422 and "控制字符" in main_text(response)
     assert db.session.scalar(select(func.count()).select_from(ReportUpdate).where(
         ReportUpdate.kind.in_(["reporter_added", "rated"]))) == 0
+
+
+def test_an_expired_csrf_token_on_the_private_page_keeps_the_text(app, csrf_client):
+    code, secret = planted()
+
+    response = csrf_client.post(f"/reports/{code}/private/{secret}/information",
+                                data={"text": "下午又排了一次", "csrf_token": "stale"})
+
+    assert response.status_code == 400 and "页面已过期，请再提交一次" in main_text(response)
+    assert "下午又排了一次" in text_of(response)
