@@ -31,6 +31,7 @@ def meta(html: str, attribute: str, name: str) -> str | None:
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
 def test_every_page_has_a_description_and_a_share_card(client, demo_data, path):
+    """Each page: a description, and og:title/description/image (an absolute URL) for share cards."""
     response = client.get(path)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -44,6 +45,7 @@ def test_every_page_has_a_description_and_a_share_card(client, demo_data, path):
 
 
 def test_an_outfall_page_describes_that_outfall(client, demo_data):
+    """An outfall's page describes that outfall, not the site in general."""
     html = client.get("/outfalls/DEMO-HZ-001").get_data(as_text=True)
     assert "DEMO-HZ-001" in meta(html, "name", "description")
     assert meta(html, "name", "description") != meta(client.get("/outfalls").get_data(as_text=True), "name",
@@ -51,6 +53,7 @@ def test_an_outfall_page_describes_that_outfall(client, demo_data):
 
 
 def test_english_pages_describe_themselves_in_english(client, demo_data):
+    """English pages carry English descriptions and an English share-card locale."""
     client.get("/language/en?next=/")
     for path in ("/", "/outfalls", "/progress", "/rivers", "/data"):
         html = client.get(path).get_data(as_text=True)
@@ -60,6 +63,7 @@ def test_english_pages_describe_themselves_in_english(client, demo_data):
 
 
 def test_share_image_and_favicon_are_served(client):
+    """The favicon the pages link to and the share image are served."""
     html = client.get("/outfalls").get_data(as_text=True)
     icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html).group(1)
     with client.get(icon) as response:
@@ -76,6 +80,7 @@ DEVELOPER_WORDS = re.compile(r"portal [a-z]|import-areas|import-ledger|seed-demo
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
 def test_no_developer_text_on_public_pages(client, demo_data, path):
+    """No command names or setting names in what a resident reads."""
     text = text_of(client.get(path))
     assert not DEVELOPER_WORDS.search(text), DEVELOPER_WORDS.search(text).group(0)
 

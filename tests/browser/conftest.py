@@ -54,7 +54,7 @@ def page(browser, live_server):
     """A fresh browser page (its own cookies) on a phone-sized screen, with the server's URL as base."""
     page = new_page(browser, live_server)
     refused = []  # the portal's own Content-Security-Policy must never have to refuse anything
-    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
     yield page
     page.context.close()
     assert not refused, f"the page broke its Content-Security-Policy: {refused}"

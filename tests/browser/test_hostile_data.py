@@ -55,6 +55,7 @@ def hostile_server(tmp_path_factory):
     planted = {}
 
     def prepare(app):
+        """Plant the markup and note where it went."""
         plant_markup(app)
         planted.update(app.config["HOSTILE"])
 
@@ -81,6 +82,7 @@ def assert_nothing_ran(page):
 
 
 def test_markup_in_town_river_outfall_and_report_names_is_text_on_the_home_map(hostile_page):
+    """Town labels (shown without a click), river tooltips, the outfall's and a report's popups: all text."""
     page = hostile_page
     page.goto("/")
     expect(page.locator("#map")).to_have_attribute("data-state", "ready")
@@ -111,6 +113,7 @@ def test_markup_in_town_river_outfall_and_report_names_is_text_on_the_home_map(h
 
 
 def test_markup_in_an_outfall_name_is_text_in_its_map_tooltip(hostile_page):
+    """The outfall page's map tooltip and the town's boundary credit show the ledger's name literally."""
     page = hostile_page
     page.goto(f"/outfalls/{OUTFALL_CODE}")
     expect(page.locator("h1")).to_contain_text(OUTFALL_NAME)
@@ -123,6 +126,7 @@ def test_markup_in_an_outfall_name_is_text_in_its_map_tooltip(hostile_page):
 
 
 def test_markup_in_places_is_text_on_the_report_form_map_and_nearby_list(hostile_page, hostile_server):
+    """The report form's map names towns and rivers as text labels."""
     page = hostile_page
     page.goto("/reports/new")
     expect(page.locator("#report-map")).to_be_visible()
@@ -133,6 +137,7 @@ def test_markup_in_places_is_text_on_the_report_form_map_and_nearby_list(hostile
 
 @pytest.mark.parametrize("path", ["/outfalls", "/progress", "/rivers", "river", "report", "/reports"])
 def test_markup_is_text_on_the_server_rendered_pages(hostile_page, hostile_server, path):
+    """Pages the server renders (lists, boards, a report) escape the planted markup too."""
     page = hostile_page
     _url, planted = hostile_server
     path = {"river": f"/rivers/{planted['water']}", "report": f"/reports/{planted['report']}"}.get(path, path)
@@ -161,6 +166,7 @@ def a_river_board(page) -> str:
 
 @pytest.mark.parametrize("width", [390, 1280])
 def test_no_page_trips_the_content_security_policy(browser, live_server, width):
+    """Every public page, with its scripts, maps and report form at work, stays inside its CSP."""
     page = new_page(browser, live_server, width=width, height=900)
     messages = []
     page.on("console", lambda message: messages.append(message.text))

@@ -32,6 +32,7 @@ def in_english(page):
 @pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("path", ["/", "/outfalls", "/outfalls/DEMO-HZ-001", "/progress", "/reports/new"])
 def test_header_is_small_and_the_report_button_visible_on_a_phone(page, language, path):
+    """At 390 px the header takes at most a fifth of the screen, with 我要举报 on it."""
     if language == "en":
         in_english(page)
     page.goto(path)
@@ -45,6 +46,7 @@ def test_header_is_small_and_the_report_button_visible_on_a_phone(page, language
 
 
 def test_menu_button_opens_and_folds_the_navigation(page):
+    """The menu button says whether it is open; Escape folds it and gives the focus back."""
     page.goto("/outfalls")
     button = page.locator("#menu-button")
     expect(button).to_be_visible()
@@ -64,6 +66,7 @@ def test_menu_button_opens_and_folds_the_navigation(page):
 
 
 def test_navigation_is_reachable_without_javascript(browser, live_server):
+    """Without script the menu is a link to the navigation, which then shows."""
     context = browser.new_context(base_url=live_server, viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
     page.goto("/outfalls")
@@ -76,6 +79,7 @@ def test_navigation_is_reachable_without_javascript(browser, live_server):
 
 
 def test_desktop_shows_the_navigation_without_a_menu_button(browser, live_server):
+    """On a wide screen the navigation is always shown and the list stays a table."""
     page = new_page(browser, live_server, width=1280, height=900)
     page.goto("/outfalls")
     expect(page.locator("#site-nav")).to_be_visible()
@@ -83,12 +87,14 @@ def test_desktop_shows_the_navigation_without_a_menu_button(browser, live_server
     expect(page.locator(".menu-link")).to_be_hidden()
     assert page.locator(".site-header").bounding_box()["height"] < 100
     # The real table stays on a wide screen.
-    assert page.locator("table.outfalls thead").evaluate("(head) => getComputedStyle(head).display") == "table-header-group"
+    head = page.locator("table.outfalls thead")
+    assert head.evaluate("(head) => getComputedStyle(head).display") == "table-header-group"
     page.context.close()
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_outfall_list_is_cards_on_a_phone(page, language):
+    """A page of 50 outfalls: cards no wider than the screen, names in at most two lines."""
     if language == "en":
         in_english(page)
     page.goto("/outfalls")
@@ -108,6 +114,7 @@ def test_outfall_list_is_cards_on_a_phone(page, language):
 
 
 def test_river_chiefs_and_overdue_tables_are_cards_on_a_phone(page):
+    """A river's chiefs and the overdue towns on /progress fit the screen, names unbroken."""
     page.goto("/rivers")
     page.locator("main a[href*='/rivers/']").first.click()
     expect(page.locator("table.chiefs")).to_be_visible()
@@ -137,6 +144,7 @@ def submit_a_report(page):
 
 
 def test_private_link_wraps_on_a_phone(page):
+    """The confirmation page's long private link wraps instead of widening the page."""
     submit_a_report(page)
     expect(page.locator(".private-link")).to_be_visible()
     size = page.evaluate(PAGE_SIZE)
@@ -160,10 +168,12 @@ def osm_server(tmp_path_factory):
 @pytest.mark.parametrize("path, box", [("/reports/new", "#report-map"), ("/", "#map"),
                                        ("/outfalls/DEMO-HZ-001", "#outfall-map")])
 def test_every_map_draws_the_configured_basemap_with_a_plain_credit(browser, osm_server, path, box):
+    """Each map draws BASEMAP's tiles and credits Leaflet without the flag."""
     page = new_page(browser, osm_server)
     tiles = []
 
     def answer(route):
+        """Answer a tile request with a blank tile, noting it was asked for."""
         tiles.append(route.request.url)
         route.fulfill(status=200, content_type="image/png", body=TILE)
 
@@ -180,6 +190,7 @@ def test_every_map_draws_the_configured_basemap_with_a_plain_credit(browser, osm
 
 
 def test_report_form_map_names_towns_and_rivers(page):
+    """The report form's map labels the towns and rivers, and the labels let taps through."""
     page.goto("/reports/new")
     expect(page.locator("#report-map")).to_be_visible()
     towns = page.locator("#report-map .leaflet-tooltip.town-label")
