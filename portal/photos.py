@@ -512,6 +512,9 @@ class PhotoStorage(Protocol):
     def stage(self, data: bytes, suffix: str = ".jpg") -> StagedFile:
         """Write ``data`` aside under a new random key, durably, without making it visible."""
 
+    def staged(self, key: str) -> StagedFile:
+        """A file staged earlier (e.g. by a preview) under this key; FileNotFoundError if it is gone."""
+
     def commit(self, staged: StagedFile) -> str:
         """Move a staged file into place under its key, atomically; give the key."""
 
@@ -567,6 +570,14 @@ class FileSystemStorage:
             staged.path.unlink(missing_ok=True)
             raise
         return staged
+
+    def staged(self, key: str) -> StagedFile:
+        """A file staged earlier (e.g. by a preview) under this key; FileNotFoundError once it is gone
+        (committed, or swept as stale)."""
+        path = self._staged_path(key)
+        if not path.is_file():
+            raise FileNotFoundError(key)
+        return StagedFile(key=key, path=path)
 
     def commit(self, staged: StagedFile) -> str:
         """Rename the staged file into place (atomic on one disk) and flush the folder; give the key.
@@ -671,6 +682,15 @@ class PhotoBatch:
         if self.moving:
             raise RuntimeError("this batch has already been committed")
         staged = self.storage.stage(data, suffix)
+        self.staged.append(staged)
+        return staged
+
+    def adopt(self, key: str) -> StagedFile:
+        """Take into the batch a file staged by an earlier request (a preview): it is moved into place
+        with the others, or deleted with them if the transaction fails."""
+        if self.moving:
+            raise RuntimeError("this batch has already been committed")
+        staged = self.storage.staged(key)
         self.staged.append(staged)
         return staged
 

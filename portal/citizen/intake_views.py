@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from portal.citizen.blueprint import bp, refusal_page
 from portal.citizen.forms import ReportForm
-from portal.citizen.uploads import read_uploads
+from portal.citizen.uploads import STAGED_FIELD, read_uploads, staged_from_form, staged_token
 from portal.extensions import limiter
 from portal.registry import vocabulary as vocab
 from portal.i18n import is_english
@@ -43,33 +43,34 @@ def new_report():
         form.validate_position_only()
         return _render(form)
     form = ReportForm()
+    kept = staged_from_form()  # photos chosen before a preview, staged since
     if form.website.data:
         return _render(form, error=_("提交未被接受。"), status=400)
-    if not form.validate():
-        return _render(form, status=400)
-    cleaned, problems = intake.check_photos(read_uploads(request.files.getlist("photos")))
+    valid = form.validate()
+    photos, problems = intake.check_photos(read_uploads(request.files.getlist("photos")), already=len(kept))
     if problems:
-        return _render(form, error=problems[0], problems=problems, status=400)
-    photos = cleaned
-    hints = intake.suggestions(photos)
+        return _render(form, kept=kept, error=problems[0], problems=problems, status=400)
+    if not valid:
+        return _render(form, kept=kept + intake.stage_for_later(photos), status=400)
     if form.preview.data:
-        # A preview cannot carry files across requests: say so rather than lose them silently.
+        hints = intake.suggestions(photos)
         if hints["position"] and not form.position():
             form.lat.data, form.lon.data = (f"{v:.6f}" for v in hints["position"])
         if hints["taken_at"] and not form.observed_at.data:
             form.observed_at.data = hints["taken_at"].strftime("%Y-%m-%dT%H:%M")
-        return _render(form, preview=True, photo_count=len(photos), hints=hints)
+        kept = kept + intake.stage_for_later(photos)
+        return _render(form, kept=kept, preview=True, photo_count=len(kept), hints=hints)
     submission = intake.Submission(
         category=form.category.data, description=form.description.data, observed_at=form.observed_time(),
         position=form.position(), address=form.address.data, outfall_code=form.outfall.data or None,
         name=form.reporter_name.data, phone=form.reporter_phone.data, email=form.reporter_email.data,
-        anonymous=form.anonymous.data, publication_allowed=form.public.data, photos=photos,
+        anonymous=form.anonymous.data, publication_allowed=form.public.data, photos=photos, staged=kept,
         language="en" if is_english() else "zh",
     )
     try:
         report, secret = intake.submit(submission)
     except intake.SubmissionRefused as refused:
-        return _render(form, error=str(refused), status=400)
+        return _render(form, kept=kept + intake.stage_for_later(photos), error=str(refused), status=400)
     # The confirmation shows the private link once; the session carries it only encrypted.
     session[NEW_REPORT_KEY] = {"code": report.tracking_code, "sealed": privacy.seal_for_session(secret)}
     return redirect(url_for("reports.submitted", code=report.tracking_code), code=303)
@@ -80,16 +81,19 @@ def _render(form, status=200, **context):
     position = form.position() if not form.errors.get("lat") and not form.errors.get("lon") else None
     nearby = intake.nearby_open_reports(*position) if position else []
     outfall = context.pop("outfall", None) or intake.find_outfall(form.outfall.data)
+    kept = context.pop("kept", [])
     return render_template("reports/new.html", form=form, nearby=nearby, outfall=outfall,
-                           categories=vocab.REPORT_CATEGORIES, **context), status
+                           categories=vocab.REPORT_CATEGORIES, kept=kept, kept_token=staged_token(kept),
+                           staged_field=STAGED_FIELD, **context), status
 
 
 @refusal_page("reports.new_report", "reports.me_too", "reports.nearby", "reports.submitted")
 def refused_form(message: str, status: int):
     """The form again with the reason for a request refused before the view ran, keeping what was
     typed (except after a 413: a body too large cannot be read)."""
-    form = ReportForm(formdata=None) if status == 413 else ReportForm()
-    return _render(form, error=message, status=status)
+    if status == 413:
+        return _render(ReportForm(formdata=None), error=message, status=status)
+    return _render(ReportForm(), kept=staged_from_form(), error=message, status=status)
 
 
 @bp.get("/<code>/submitted")

@@ -37,6 +37,18 @@ from portal.routing import route_report
 from portal.urls import external_url
 
 
+@dataclass(frozen=True)
+class StagedPhoto:
+    """A cleaned photo kept in the staging area for a submission still being written (after a
+    preview): its two files' keys and what its database row needs."""
+
+    image_key: str
+    thumbnail_key: str
+    width: int
+    height: int
+    sha256: str
+
+
 @dataclass
 class Submission:
     """What the resident sent, already checked field by field by the form."""
@@ -54,6 +66,7 @@ class Submission:
     publication_allowed: bool = False
     photos: list[CleanPhoto] = field(default_factory=list)
     language: str = "zh"  # the reporter's: "zh" or "en", for the e-mail with their private link
+    staged: list[StagedPhoto] = field(default_factory=list)  # photos kept from a preview, before ``photos``
 
 
 # Distances to other reports are told in steps this coarse (see nearby_open_reports).
@@ -112,6 +125,27 @@ def clean_photos(uploads: list[Upload]) -> list[CleanPhoto]:
     return cleaned
 
 
+def stage_for_later(photos: list[CleanPhoto]) -> list[StagedPhoto]:
+    """Keep cleaned photos in the staging area until the resident submits (after a preview or a
+    refusal); ``portal sweep-photos`` deletes those never submitted."""
+    storage = storage_for(current_app)
+    return [StagedPhoto(image_key=storage.stage(photo.image).key, thumbnail_key=storage.stage(photo.thumbnail).key,
+                        width=photo.width, height=photo.height, sha256=photo.sha256) for photo in photos]
+
+
+def still_staged(photos: list[StagedPhoto]) -> list[StagedPhoto]:
+    """Those of the kept photos whose files are still in the staging area (not swept meanwhile)."""
+    storage = storage_for(current_app)
+    kept = []
+    for photo in photos:
+        try:
+            storage.staged(photo.image_key), storage.staged(photo.thumbnail_key)
+        except (FileNotFoundError, ValueError):
+            continue
+        kept.append(photo)
+    return kept
+
+
 def suggestions(photos: list[CleanPhoto]) -> dict:
     """Position and time read from the photos before their metadata was stripped, to offer the resident."""
     gps = next((p.gps for p in photos if p.gps), None)
@@ -166,7 +200,12 @@ def submit(submission: Submission, *, now: datetime | None = None) -> tuple[Repo
     db.session.add(report)
     try:
         with staged_photos(storage_for(current_app)) as batch:
-            for slot, photo in enumerate(submission.photos, start=1):
+            for slot, kept in enumerate(submission.staged, start=1):
+                image, thumbnail = batch.adopt(kept.image_key), batch.adopt(kept.thumbnail_key)
+                report.photos.append(ReportPhoto(slot=slot, storage_key=image.key, thumbnail_key=thumbnail.key,
+                                                 width=kept.width, height=kept.height, sha256=kept.sha256,
+                                                 created_at=now))
+            for slot, photo in enumerate(submission.photos, start=len(submission.staged) + 1):
                 image, thumbnail = batch.stage(photo.image), batch.stage(photo.thumbnail)
                 report.photos.append(ReportPhoto(slot=slot, storage_key=image.key, thumbnail_key=thumbnail.key,
                                                  width=photo.width, height=photo.height, sha256=photo.sha256,

@@ -122,7 +122,7 @@ def test_photo_position_and_time_are_offered_in_the_preview(app, client, towns):
     assert response.status_code == 200 and count(Report) == 0
     assert 'value="52.031000"' in html and 'value="123.589000"' in html
     assert 'value="2026-11-20T09:15"' in html
-    assert "重新选择照片" in html and "不会公开" in html
+    assert "已附上的照片（1 张" in html and "不会公开" in html
 
 
 def test_position_from_photo_when_none_given(app, client, towns):
@@ -574,3 +574,59 @@ def test_the_fresh_token_of_the_expired_page_is_accepted(csrf_client, towns):
     token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
 
     assert post(csrf_client, csrf_token=token).status_code == 303
+
+
+# --- photos kept across a preview without JavaScript -------------------------------------------------------
+
+
+def kept_token(response) -> str:
+    match = re.search(r'name="staged_photos" value="([^"]+)"', response.get_data(as_text=True))
+    return match.group(1) if match else ""
+
+
+def test_photos_chosen_before_a_preview_are_kept_and_submitted(app, client, towns):
+    preview = post(client, photos=[("a.jpg", gps_jpeg()), ("b.jpg", gps_jpeg(size=(400, 300)))],
+                   submit=None, preview="预览")
+    token = kept_token(preview)
+
+    assert preview.status_code == 200 and token and "已附上的照片（2 张" in text_of_page(preview)
+    submitted = post(client, staged_photos=token)
+    assert submitted.status_code == 303
+    report = db.session.scalar(select(Report))
+    assert len(report.photos) == 2 and [p.slot for p in report.photos] == [1, 2]
+    assert len(stored_files(app)) == 4 and not any(".staging" in str(p) for p in stored_files(app))
+
+
+def test_kept_photos_count_against_the_limit(app, client, towns):
+    app.config["REPORT_PHOTO_LIMIT"] = 2
+    token = kept_token(post(client, photos=[("a.jpg", gps_jpeg(size=(40, 30)))] * 2, submit=None, preview="预览"))
+
+    refused = post(client, photos=[("c.jpg", gps_jpeg(size=(40, 30)))], staged_photos=token)
+
+    assert refused.status_code == 400 and "最多 2 张照片" in refusals(refused)
+    assert kept_token(refused)  # the two kept photos are still attached
+    assert count(Report) == 0
+
+
+def test_nobody_can_claim_another_visitors_kept_photos(app, client, towns):
+    token = kept_token(post(client, photos=[("a.jpg", gps_jpeg(size=(40, 30)))], submit=None, preview="预览"))
+    stranger = app.test_client()
+
+    stolen = post(stranger, staged_photos=token)
+    forged = post(stranger, staged_photos=token[:-4] + "AAAA")
+
+    assert stolen.status_code == forged.status_code == 303
+    assert all(len(report.photos) == 0 for report in db.session.scalars(select(Report)))
+
+
+def test_photos_of_a_refused_form_are_kept_too(app, client, towns):
+    refused = post(client, photos=[("a.jpg", gps_jpeg(size=(40, 30)))], description="")
+    token = kept_token(refused)
+
+    assert refused.status_code == 400 and token
+    assert post(client, staged_photos=token).status_code == 303
+    assert len(db.session.scalar(select(Report)).photos) == 1
+
+
+def text_of_page(response) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
