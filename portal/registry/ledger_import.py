@@ -6,17 +6,18 @@ outfall's history. A dry run stops after the comparison and reports what would c
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
-from portal.models import Outfall, RectificationPlan
+from portal.models import Outfall, OutfallEvent, RectificationPlan
 from portal.registry import history
 from portal.registry import vocabulary as vocab
 from portal.registry.ledger_format import (
@@ -28,6 +29,9 @@ from portal.registry.ledger_mapping import (
 from portal.registry.ledger_reader import LedgerFileError, LedgerSheet, read_ledger_file
 
 MAX_ERRORS_LISTED = 200
+HISTORY_SOURCE_LENGTH = OutfallEvent.__table__.c.source.type.length  # 台账导入：<file name>, cut to fit
+# Characters no ledger cell means to hold; PostgreSQL refuses NUL in text outright.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -118,9 +122,14 @@ def display(field_name: str, value: Any) -> str:
     return written.isoformat() if isinstance(written, date) else str(written)
 
 
+def display_name(path: Path) -> str:
+    """The file's name as messages and history show it: bytes that are not UTF-8 become �."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def import_ledger(path: Path, dry_run: bool = False) -> ImportResult:
     """Import a ledger file into the registry, all or nothing; see the module docstring."""
-    filename = path.name
+    filename = display_name(path)
     try:
         sheet = read_ledger_file(path, current_app.config["LEDGER_MAX_BYTES"],
                                  current_app.config["LEDGER_MAX_ROWS"])
@@ -161,7 +170,7 @@ def import_ledger(path: Path, dry_run: bool = False) -> ImportResult:
         db.session.rollback()
         return result
     try:
-        _write(planned, result, lookup, source=f"台账导入：{filename}")
+        _write(planned, result, lookup, source=f"台账导入：{filename}"[:HISTORY_SOURCE_LENGTH])
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -192,6 +201,10 @@ def _read_rows(sheet: LedgerSheet) -> tuple[list[tuple[int, dict[str, Any]]], li
             if f not in present:
                 values[f] = None
                 continue
+            control = _CONTROL_CHARACTERS.search(str(present[f]))
+            if control:
+                fail(f, f"含有不可见的控制字符（U+{ord(control.group()):04X}，如 NUL），请删除后再导入")
+                continue
             try:
                 values[f] = COLUMNS_BY_FIELD[f].read(present[f])
             except CellError as error:
@@ -204,16 +217,17 @@ def _read_rows(sheet: LedgerSheet) -> tuple[list[tuple[int, dict[str, Any]]], li
             if f not in present:
                 fail(f, "必填，不能为空")
         _check_row(values, present, fail, sheet)
-        code = values.get("code")
-        if code:
-            if code in first_row_of_code:
-                fail("code", f"编码“{code}”与第 {first_row_of_code[code]} 行重复")
-            first_row_of_code.setdefault(code, number)
-        national = values.get("national_code")
-        if national:
-            if national in first_row_of_national:
-                fail("national_code", f"国家编码“{national}”与第 {first_row_of_national[national]} 行重复")
-            first_row_of_national.setdefault(national, number)
+        for f, noun, first_rows in (("code", "编码", first_row_of_code),
+                                    ("national_code", "国家编码", first_row_of_national)):
+            code = values.get(f)
+            if not code:
+                continue
+            # Codes differing only in case name one outfall for a clerk (and on a signboard).
+            if code.casefold() in first_rows:
+                earlier, earlier_code = first_rows[code.casefold()]
+                spelled = "" if earlier_code == code else f"（“{earlier_code}”，仅大小写不同）"
+                fail(f, f"{noun}“{code}”与第 {earlier} 行{spelled}重复")
+            first_rows.setdefault(code.casefold(), (number, code))
         if row_errors:
             errors += row_errors
         else:
@@ -297,8 +311,19 @@ def _check_references(rows, existing, sheet) -> list[RowError]:
         national_owners = dict(db.session.execute(
             select(Outfall.national_code, Outfall.code).where(Outfall.national_code.in_(list(national_codes)))
         ).all())
+    other_spellings = _codes_spelled_otherwise([values["code"] for _, values in rows])
     for number, values in rows:
         outfall = existing.get(values["code"])
+        spelled = other_spellings.get(values["code"].casefold())
+        if outfall is None and spelled:
+            errors.append(RowError(number, sheet.headers["code"],
+                                   f"编码“{values['code']}”与已有排污口“{spelled}”仅大小写不同；请使用“{spelled}”"))
+        plan_given = [f for f in PLAN_FIELDS if f != "measure" and values.get(f) is not None]
+        if plan_given and values.get("measure") is None and (outfall is None or outfall.plan is None):
+            # A new plan needs its measure: the database refuses a plan without one.
+            errors.append(RowError(number, sheet.headers[plan_given[0]],
+                                   f"已填写{'、'.join(sheet.headers[f] for f in plan_given)}，"
+                                   f"但没有填写整治类型：新的整治方案须写明整治类型"))
         if "measure" in sheet.columns and values.get("measure") is None and outfall is not None and outfall.plan:
             errors.append(RowError(number, sheet.headers["measure"],
                                    "该排污口已有整治方案，整治类型不能清空（如无需整治请填“保留”）"))
@@ -310,6 +335,18 @@ def _check_references(rows, existing, sheet) -> list[RowError]:
             errors.append(RowError(number, sheet.headers["national_code"],
                                    f"国家编码“{values['national_code']}”已属于排污口 {owner}"))
     return errors
+
+
+def _codes_spelled_otherwise(codes: list[str]) -> dict[str, str]:
+    """Registry codes equal to one of ``codes`` but for case: the folded code → the registry's spelling."""
+    found: dict[str, str] = {}
+    wanted = set(codes)
+    for start in range(0, len(codes), 500):
+        chunk = [code.lower() for code in codes[start:start + 500]]
+        for code in db.session.scalars(select(Outfall.code).where(func.lower(Outfall.code).in_(chunk))):
+            if code not in wanted:
+                found[code.casefold()] = code
+    return found
 
 
 def _complete(values: dict[str, Any], outfall: Outfall | None) -> dict[str, Any]:
@@ -324,7 +361,9 @@ def _complete(values: dict[str, Any], outfall: Outfall | None) -> dict[str, Any]
             desired["party_kind"] = current.kind if keep else infer_party_kind(desired["party"])
     elif "party_kind" in desired:
         del desired["party_kind"]  # a kind without a name describes nobody
-    if desired.get("measure") and desired.get("status") is None:
+    has_plan = bool(desired.get("measure")) or (outfall is not None and outfall.plan is not None)
+    if has_plan and desired.get("status") is None and ("status" in desired or desired.get("measure")):
+        # A blank 整治进展 keeps the plan's status (a new plan has not started): a plan always has one.
         desired["status"] = outfall.plan.status if outfall and outfall.plan else "not_started"
     if desired.get("stage") is None:
         inferred = infer_stage({**(ledger_values(outfall) if outfall else {}), **desired})
@@ -338,6 +377,14 @@ def _write(planned, result: ImportResult, lookup: RegistryLookup, source: str) -
     """Apply the planned values, record history, then link merged outfalls."""
     by_code: dict[str, Outfall] = {}
     changes_by_code = {change.code: change.changes for change in result.changed}
+    # National codes may move between outfalls of the file (two swapped); the unique index checks
+    # each statement, so the moving codes are first taken off, then written.
+    moving = [outfall for outfall, desired in planned if outfall is not None and outfall.national_code
+              and "national_code" in desired and desired["national_code"] != outfall.national_code]
+    if moving:
+        for outfall in moving:
+            outfall.national_code = None
+        db.session.flush()
     for outfall, desired in planned:
         if outfall is None:
             outfall = Outfall()

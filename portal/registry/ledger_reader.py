@@ -296,7 +296,9 @@ def _csv_grid(data: bytes) -> list[list[Any]]:
                 continue
         else:
             raise LedgerFileError("无法识别文件编码：请另存为“CSV UTF-8”或 GBK/GB18030 编码")
-    if "\x00" in text:
+    # Text saved as UTF-16 without its mark, or a binary file, is full of NULs; a stray NUL in a
+    # cell is left for the row checks, which name its row and column.
+    if text.count("\x00") > max(8, len(text) // 100):
         raise LedgerFileError("文件含有二进制内容，不是文本 CSV")
     sample = text[:20000]
     try:

@@ -563,3 +563,121 @@ def test_more_rows_than_ledger_max_rows_are_refused(app, tmp_path, writer):
     assert "超过 3 行" in report and "LEDGER_MAX_ROWS" in report
     app.config["LEDGER_MAX_ROWS"] = 4
     assert len(import_ledger(path).added) == 4
+
+
+# --- the dry run's verdict is the real run's verdict ---------------------------------------------
+# Everything the database would refuse (NOT NULL, unique, NUL bytes, lengths) is decided by the
+# checks, before anything is written: a file a dry run accepts imports, and one it refuses is
+# refused with the same row messages.
+
+def both_runs(path):
+    """The dry run's and then the real run's outcome for one file: an ImportResult or a LedgerRejected."""
+    outcomes = []
+    for dry_run in (True, False):
+        try:
+            outcomes.append(import_ledger(path, dry_run=dry_run))
+        except LedgerRejected as error:
+            db.session.rollback()
+            outcomes.append(error)
+    dry, real = outcomes
+    assert type(dry) is type(real), (dry, real)
+    if isinstance(dry, LedgerRejected):
+        assert dry.report() == real.report()
+    else:
+        assert (len(dry.added), len(dry.changed), dry.unchanged) == (len(real.added), len(real.changed), real.unchanged)
+    return real
+
+
+def row_messages(outcome) -> list[tuple[int, str, str]]:
+    assert isinstance(outcome, LedgerRejected), outcome.report()
+    return [(e.row, e.column, e.message) for e in outcome.errors]
+
+
+def test_plan_columns_without_a_measure_column_are_refused_in_both_runs(app, tmp_path):
+    header = ["排污口编码", "排污口名称", "所在镇", "排污口类型", "整治措施", "整治时限", "整治进展"]
+    rows = [row("PL-1"), row("PL-2", 整治措施=None, 整治时限=None, 整治进展=None)]
+    outcome = both_runs(write_csv(tmp_path / "plan.csv", rows, header=header))
+    [(number, column, message)] = row_messages(outcome)
+    assert (number, column) == (3, "整治措施") and "整治类型" in message
+    assert count(Outfall) == 0
+
+
+def test_plan_columns_without_a_measure_column_update_an_existing_plan(app, tmp_path):
+    import_ledger(write_xlsx(tmp_path / "a.xlsx", [row("PL-1", 整治进展="整治中")]))
+    header = ["排污口编码", "排污口名称", "所在镇", "排污口类型", "整治时限", "整治进展"]
+    result = both_runs(write_csv(tmp_path / "b.csv", [row("PL-1", 整治时限="2027-05-31", 整治进展=None)], header=header))
+    assert [c.code for c in result.changed] == ["PL-1"]
+    plan = outfall("PL-1").plan
+    # A blank 整治进展 keeps the plan's status: a plan never loses it.
+    assert (plan.deadline, plan.status) == (date(2027, 5, 31), "in_progress")
+
+
+def test_a_status_without_a_plan_or_measure_is_refused(app, tmp_path):
+    header = ["排污口编码", "排污口名称", "所在镇", "排污口类型", "整治进展"]
+    outcome = both_runs(write_csv(tmp_path / "s.csv", [row("ST-1", 整治进展="整治中")], header=header))
+    assert [(n, c) for n, c, _ in row_messages(outcome)] == [(3, "整治进展")]
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x01", "\x1b", "\x7f"])
+def test_control_characters_in_cells_are_row_messages(app, tmp_path, character):
+    rows = [row("NUL-1"), row("NUL-2", 排污口名称=f"坏{character}名称", 备注=f"备{character}注")]
+    outcome = both_runs(write_csv(tmp_path / "nul.csv", rows))
+    assert [(n, c) for n, c, _ in row_messages(outcome)] == [(4, "排污口名称"), (4, "备注")]
+    assert "控制字符" in outcome.errors[0].message
+    assert count(Outfall) == 0
+
+
+def test_a_csv_saved_as_binary_is_still_refused_whole(app, tmp_path):
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("code,name,town,type\nX-1,a,b,c\n".encode("utf-16-le"))  # UTF-16 without its mark: NULs
+    assert "二进制" in rejected(path).report()
+
+
+def test_over_long_text_is_a_row_message_in_both_runs(app, tmp_path):
+    rows = [row("LONG-1", 排污口名称="长" * 201), row("LONG-2", 所在镇="镇" * 65), row("LONG-3", 包保领导="王" * 65)]
+    outcome = both_runs(write_xlsx(tmp_path / "long.xlsx", rows))
+    assert [(n, c) for n, c, _ in row_messages(outcome)] == [(5, "排污口名称"), (6, "所在镇"), (7, "包保领导")]
+    assert all("内容过长" in m for _, _, m in row_messages(outcome))
+
+
+def test_codes_differing_only_in_case_are_duplicates(app, tmp_path):
+    outcome = both_runs(write_xlsx(tmp_path / "case.xlsx", [row("HZ-C-1"), row("hz-c-1")]))
+    [(number, column, message)] = row_messages(outcome)
+    assert (number, column) == (6, "排污口编码") and "第 5 行" in message and "大小写" in message
+
+
+def test_a_code_differing_in_case_from_the_registry_is_refused(app, tmp_path):
+    import_ledger(write_xlsx(tmp_path / "a.xlsx", [row("HZ-C-1")]))
+    outcome = both_runs(write_xlsx(tmp_path / "b.xlsx", [row("hz-c-1")]))
+    [(number, column, message)] = row_messages(outcome)
+    assert (number, column) == (5, "排污口编码") and "“HZ-C-1”" in message
+    assert count(Outfall) == 1
+
+
+def test_national_codes_swapped_between_two_outfalls(app, tmp_path):
+    header = flat_header() + ["国家编码"]
+    first = [row("SW-1") | {"国家编码": "232764-0001"}, row("SW-2") | {"国家编码": "232764-0002"}]
+    import_ledger(write_csv(tmp_path / "a.csv", first, header=header))
+    swapped = [row("SW-1") | {"国家编码": "232764-0002"}, row("SW-2") | {"国家编码": "232764-0001"}]
+    result = both_runs(write_csv(tmp_path / "b.csv", swapped, header=header))
+    assert sorted(c.code for c in result.changed) == ["SW-1", "SW-2"]
+    db.session.expire_all()
+    assert (outfall("SW-1").national_code, outfall("SW-2").national_code) == ("232764-0002", "232764-0001")
+
+
+def test_a_national_code_moved_to_a_new_outfall(app, tmp_path):
+    header = flat_header() + ["国家编码"]
+    import_ledger(write_csv(tmp_path / "a.csv", [row("MV-1") | {"国家编码": "232764-0009"}], header=header))
+    moved = [row("MV-1") | {"国家编码": None}, row("MV-2") | {"国家编码": "232764-0009"}]
+    result = both_runs(write_csv(tmp_path / "b.csv", moved, header=header))
+    assert [c.code for c in result.added] == ["MV-2"]
+    db.session.expire_all()
+    assert outfall("MV-2").national_code == "232764-0009" and outfall("MV-1").national_code is None
+
+
+def test_a_very_long_file_name_still_imports(app, tmp_path):
+    path = write_xlsx(tmp_path / ("ledger-" * 34 + ".xlsx"), [row("FN-1")])  # 243 characters
+    result = both_runs(path)
+    assert [c.code for c in result.added] == ["FN-1"]
+    [event] = outfall("FN-1").events
+    assert event.source.startswith("台账导入：ledger-ledger-") and len(event.source) == 200
