@@ -45,7 +45,8 @@ class Defaults:
     # Largest ledger file `portal import-ledger` accepts, in bytes.
     LEDGER_MAX_BYTES = 20 * 1024 * 1024
     # Most data rows a ledger may have: a district's ledger holds hundreds to thousands of outfalls.
-    LEDGER_MAX_ROWS = 100_000
+    # It bounds an import's memory too (about 20 KB a row while writing).
+    LEDGER_MAX_ROWS = 20_000
     # The licence the open data (/data, the CSV/XLSX downloads, the feed) is published under.
     DATA_LICENCE_NAME = "CC BY 4.0"
     DATA_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/deed.zh-hans"
