@@ -48,11 +48,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
-    from portal import api, citizen, cli, errors, i18n, public, templating, vendor
+    from portal import api, citizen, cli, errors, i18n, public, templating, urls, vendor
 
     babel.init_app(app, locale_selector=i18n.select_locale)
     templating.init_app(app)
     errors.init_app(app)
+    urls.init_app(app)
     app.register_blueprint(i18n.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from flask import current_app, has_request_context, request, url_for
+from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter
 
 from portal.config import ConfigError
 
@@ -63,3 +64,39 @@ def external_url_maker(endpoint: str, field: str, **values) -> Callable[[str], s
         return before + (value if _NEEDS_NO_QUOTING(value) else quote(value, safe=PATH_SAFE)) + after
 
     return url
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` in a route: a positive id that fits the database's 64-bit integers.
+
+    Werkzeug's own accepts any length, and ``/rivers/99999999999999999999`` then fails in the
+    database (an overflow on PostgreSQL); out of range, the address simply matches no page (404).
+    """
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = 1, max: int | None = 2**63 - 1,
+                 signed: bool = False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+# Control characters in an address: a NUL cannot even be sent to PostgreSQL, and none is in a code.
+_NO_CONTROL = r"\x00-\x1f\x7f"
+
+
+class TextConverter(UnicodeConverter):
+    """A path segment (``<code>``) without control characters: ``/outfalls/AB%00C`` matches no page (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", f"[^/{_NO_CONTROL}]", 1)
+
+
+class TextPathConverter(PathConverter):
+    """``<path:…>`` without control characters."""
+
+    regex = f"[^/{_NO_CONTROL}][^{_NO_CONTROL}]*?"
+
+
+def init_app(app) -> None:
+    """Route numbers as database ids and texts without control characters; before any route is added."""
+    app.url_map.converters.update(int=DatabaseIdConverter, default=TextConverter, string=TextConverter,
+                                  path=TextPathConverter)

@@ -132,6 +132,6 @@ class ReportForm(CitizenForm):
 
     def position(self) -> tuple[float, float] | None:
         """(lat, lon) when both were given."""
-        if self.lat.data and self.lon.data:
+        if str(self.lat.data or "").strip() and str(self.lon.data or "").strip():  # " " is no position
             return round(float(self.lat.data), 6), round(float(self.lon.data), 6)
         return None

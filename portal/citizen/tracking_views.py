@@ -25,6 +25,7 @@ from portal.citizen.tracking_forms import AddInformationForm, ConfirmForm, RateF
 from portal.citizen.uploads import read_uploads
 from portal.extensions import limiter
 from portal.registry import queries
+from portal.registry.filters import page_number
 from portal.reports import intake, tracking
 
 REPORTS_PER_PAGE = 50
@@ -55,7 +56,7 @@ def report_list():
         if report is not None:
             return redirect(url_for(".track", code=report.tracking_code), 303)
         lookup_failed = True
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args.get("page"))
     pagination = tracking.published_reports(page=page, per_page=REPORTS_PER_PAGE)
     return render_template("reports/list.html", pagination=pagination, code=code or "",
                            lookup_failed=lookup_failed)

@@ -8,7 +8,7 @@ from flask import Response, abort, current_app, render_template, request
 from portal.photos import storage_for
 from portal.public import bp, outfall_record
 from portal.registry import monitoring, queries, record
-from portal.registry.filters import OutfallFilter
+from portal.registry.filters import OutfallFilter, page_number
 
 PHOTO_MAX_AGE = 24 * 3600  # a registered photo never changes under its key
 
@@ -18,7 +18,7 @@ def outfall_list():
     """The list of outfalls: the map's accessible twin, filtered, sorted and paged by URL."""
     outfall_filter = OutfallFilter.from_args(request.args)
     sort = request.args.get("sort", "code")
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args.get("page"))
     pagination = queries.outfall_page(outfall_filter, sort=sort, page=page,
                                       per_page=current_app.config["OUTFALLS_PER_PAGE"])
     return render_template("public/outfall_list.html", pagination=pagination, filter=outfall_filter,

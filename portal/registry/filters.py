@@ -7,6 +7,7 @@ to them, so a figure on /progress can link to the list it counts. Parameters (ea
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from datetime import date
 
@@ -57,22 +58,23 @@ class OutfallFilter:
     def from_args(cls, args) -> OutfallFilter:
         """Read a filter from request arguments; unreadable values are dropped and noted in ``problems``."""
         values, problems = {}, []
-        values["search"] = (args.get("q") or "").strip()[:200]
+        values["search"] = clean_text(args.get("q") or "")[:200]
         for parameter, (name, vocabulary) in _VOCABULARY_PARAMETERS.items():
             chosen = []
             for code in args.getlist(parameter):
                 if code in vocabulary:
                     chosen.append(code)
                 elif code:
-                    problems.append(f"{parameter}={code}")
+                    problems.append(f"{parameter}={clean_text(code)[:40]}")
             values[name] = tuple(dict.fromkeys(chosen))
         for parameter, name in _ID_PARAMETERS.items():
             chosen = []
             for raw in map(str, args.getlist(parameter)):
-                if raw.isdigit():
-                    chosen.append(int(raw))
+                number = parse_id(raw)
+                if number is not None:
+                    chosen.append(number)
                 elif raw:
-                    problems.append(f"{parameter}={raw}")
+                    problems.append(f"{parameter}={clean_text(raw)[:40]}")
             values[name] = tuple(dict.fromkeys(chosen))
         values["overdue"] = args.get("overdue") in ("1", "true", "yes", "on")
         if args.get("bbox"):
@@ -143,6 +145,33 @@ class OutfallFilter:
         return query
 
 
+# Database ids are positive 64-bit integers; only ASCII digits count ("²" is a digit to str.isdigit).
+_ID = re.compile(r"[0-9]{1,18}")
+# Control characters: a NUL cannot even be sent to PostgreSQL, and none belongs in a search.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def parse_id(text: str) -> int | None:
+    """A database id written in a URL (``town=3``), or None for anything else (``²``, ``-1``, 20 digits)."""
+    number = int(text) if _ID.fullmatch(text) else 0
+    return number if number > 0 else None
+
+
+# Beyond any real list; keeps the SQL offset (page × page size) far inside 64 bits.
+MAX_PAGE = 100000
+
+
+def page_number(text: str | None) -> int:
+    """A list's ``?page=``: 1 for anything that is not a page number, at most MAX_PAGE (then an empty page)."""
+    number = int(text) if text and _ID.fullmatch(text) else 1
+    return min(max(number, 1), MAX_PAGE)
+
+
+def clean_text(text: str) -> str:
+    """Text from a URL as a search term: control characters become spaces, ends are trimmed."""
+    return _CONTROL.sub(" ", text).strip()
+
+
 def overdue_condition(today: date):
     """SQL for "this plan is unfinished past its deadline (or the end of its transition period)"."""
     due = func.coalesce(RectificationPlan.transition_ends_on, RectificationPlan.deadline)
@@ -150,6 +179,8 @@ def overdue_condition(today: date):
 
 
 def _parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """West, south, east, north of ``minLon,minLat,maxLon,maxLat``; FilterError if not finite and in range."""
+    text = clean_text(text)[:100]
     parts = text.split(",")
     try:
         west, south, east, north = (float(p) for p in parts)
