@@ -88,6 +88,8 @@ def import_ledger_command(path: Path, dry_run: bool):
     except ledger_import.LedgerRejected as rejected:
         click.echo(rejected.report(), err=True)
         sys.exit(1)
+    except Exception as error:  # a fault outside the file (database, disk): one line, not a traceback
+        _fail(f"台账“{ledger_import.display_name(path)}”未导入，数据库未作任何更改", error)
     click.echo(result.report(dry_run=dry_run))
 
 
@@ -99,8 +101,27 @@ def export_ledger_command(path: Path):
 
     if path.suffix.lower() != ".xlsx":
         raise click.BadParameter("导出文件须以 .xlsx 结尾。", param_hint="PATH")
-    count = ledger_export.export_ledger(path)
+    try:
+        count = ledger_export.export_ledger(path)
+    except OSError as error:
+        _fail(f"无法写入 {path}", error, detail=error.strerror or str(error))
+    except Exception as error:  # the database, most likely: one line, not a traceback
+        _fail(f"台账未导出到 {path}", error)
     click.echo(f"已导出 {count} 个排污口到 {path}。")
+
+
+def _fail(what: str, error: Exception, detail: str | None = None) -> None:
+    """End a command on an unexpected error with one precise line on stderr and exit code 2.
+
+    The session is rolled back first, so nothing half-done is left; the first line of the error
+    (SQLAlchemy's messages go on with the statement) and its type say what went wrong.
+    """
+    from portal.extensions import db
+
+    db.session.rollback()
+    text = detail or next((line for line in str(error).splitlines() if line.strip()), "")
+    click.echo(f"{what}：{type(error).__name__}：{text}".rstrip("：") + "。", err=True)
+    sys.exit(2)
 
 
 @click.command("import-areas")

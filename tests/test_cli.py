@@ -72,3 +72,40 @@ def test_console_script_upgrades_an_empty_database_and_refuses_bad_config(tmp_pa
     env.pop("PORTAL_SECRET_KEY")
     done = subprocess.run([*portal, "db", "upgrade"], env=env, capture_output=True, text=True)
     assert done.returncode != 0 and "SECRET_KEY" in done.stderr
+
+
+def test_an_unexpected_error_during_import_is_one_line_not_a_traceback(runner, tmp_path, monkeypatch):
+    from portal.registry import ledger_import
+
+    def broken_write(*args, **kwargs):
+        raise RuntimeError("磁盘已满\n（第二行细节）")
+
+    monkeypatch.setattr(ledger_import, "_write", broken_write)
+    path = write_xlsx(tmp_path / "ok.xlsx", [row()])
+    result = runner.invoke(args=["import-ledger", str(path)])
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 2
+    assert result.output.strip() == "台账“ok.xlsx”未导入，数据库未作任何更改：RuntimeError：磁盘已满。"
+    assert outfall_count() == 0
+
+
+def test_an_unwritable_export_path_is_one_line_not_a_traceback(runner, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    result = runner.invoke(args=["export-ledger", str(blocker / "out.xlsx")])
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 2
+    assert result.output.startswith(f"无法写入 {blocker / 'out.xlsx'}：") and len(result.output.splitlines()) == 1
+
+
+def test_a_database_error_during_export_is_one_line(runner, tmp_path, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from portal.registry import ledger_export
+
+    def broken_query(*args, **kwargs):
+        raise OperationalError("SELECT …", {}, Exception("no such table: outfall"))
+
+    monkeypatch.setattr(ledger_export, "build_workbook", broken_query)
+    result = runner.invoke(args=["export-ledger", str(tmp_path / "out.xlsx")])
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 2
+    assert len(result.output.splitlines()) == 1 and "OperationalError" in result.output
+    assert "no such table: outfall" in result.output and not (tmp_path / "out.xlsx").exists()

@@ -63,7 +63,11 @@ def read_ledger_file(path: Path, max_bytes: int, max_rows: int) -> LedgerSheet:
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(path, max_rows)
     elif suffix in (".csv", ".txt"):
-        return _sheet_from_grid(None, _csv_grid(path.read_bytes()), [], max_rows)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise LedgerFileError(f"无法读取文件：{error.strerror or error}") from None
+        return _sheet_from_grid(None, _csv_grid(data), [], max_rows)
     elif suffix in (".xls", ".et", ".wps"):
         raise LedgerFileError("不支持旧版 Excel（.xls）或 WPS 格式：请在 Excel/WPS 中“另存为” .xlsx 后再导入")
     else:
