@@ -31,7 +31,7 @@ def describe_limit(limit: StandardLimit) -> str:
     if limit.unit:
         text += f" {limit.unit}"
     if limit.condition:
-        text += f"（{limit.condition}）"
+        text += _("（%(condition)s）", condition=limit.condition)
     return text
 
 
@@ -74,7 +74,7 @@ def _limit_lines(row: monitoring.ParameterRow) -> list[charts.LimitLine]:
     spans = {} if throughout else _limit_spans(row.samples)
     lines: dict[tuple[str, float], charts.LimitLine] = {}
     for limit in row.limits:
-        condition = f"（{limit.condition}）" if limit.condition else ""
+        condition = _("（%(condition)s）", condition=limit.condition) if limit.condition else ""
         for bound, value, word in (("max", limit.maximum, _("上限")), ("min", limit.minimum, _("下限"))):
             if value is None:
                 continue
@@ -105,7 +105,8 @@ def parameter_charts(matrix: monitoring.SampleMatrix) -> list[dict]:
             )
             for sample in row.samples
         ]
-        limits = "；".join(f"{describe_limit(l)}（{l.standard.label}）" for l in row.limits)
+        limits = _("；").join(_("%(limit)s（%(standard)s）", limit=describe_limit(l), standard=l.standard.label)
+                              for l in row.limits)
         description = _(
             "%(parameter)s 共 %(n)s 次测定：超标 %(over)s 次，达标 %(within)s 次，无适用限值 %(none)s 次。",
             parameter=row.parameter, n=len(row.samples), over=row.count(monitoring.OVER),
@@ -119,7 +120,7 @@ def parameter_charts(matrix: monitoring.SampleMatrix) -> list[dict]:
                 title=_("%(parameter)s 测定值", parameter=row.parameter),
                 description=description + _("各次数值见监测结果矩阵。"),
                 points=points, limits=_limit_lines(row), x_label=_("采样日期"),
-                y_label=f"{row.parameter}（{row.unit}）" if row.unit else row.parameter,
+                y_label=_("%(parameter)s（%(unit)s）", parameter=row.parameter, unit=row.unit) if row.unit else row.parameter,
                 format_x=format_date,
             ),
         })
