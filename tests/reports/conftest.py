@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portal import create_app
-from portal.extensions import limiter
+from portal.extensions import db, limiter
 
 
 @pytest.fixture
@@ -15,6 +15,8 @@ def limited_client(app):
     limiter.reset()
     with limited.app_context():
         yield limited.test_client()
+        db.session.remove()
+        db.engine.dispose()  # this app's own connection pool
     limiter.reset()
     limiter.enabled = False
 
@@ -25,3 +27,5 @@ def csrf_client(app):
     protected = create_app({**app.config, "WTF_CSRF_ENABLED": True})
     with protected.app_context():
         yield protected.test_client()
+        db.session.remove()
+        db.engine.dispose()  # this app's own connection pool
