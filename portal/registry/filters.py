@@ -147,6 +147,7 @@ class OutfallFilter:
 
 # Database ids are positive 64-bit integers; only ASCII digits count ("²" is a digit to str.isdigit).
 _ID = re.compile(r"[0-9]{1,18}")
+_DIGITS = re.compile(r"[0-9]+")
 # Control characters: a NUL cannot even be sent to PostgreSQL, and none belongs in a search.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -163,8 +164,9 @@ MAX_PAGE = 100000
 
 def page_number(text: str | None) -> int:
     """A list's ``?page=``: 1 for anything that is not a page number, at most MAX_PAGE (then an empty page)."""
-    number = int(text) if text and _ID.fullmatch(text) else 1
-    return min(max(number, 1), MAX_PAGE)
+    if not text or not _DIGITS.fullmatch(text):
+        return 1
+    return MAX_PAGE if len(text) > len(str(MAX_PAGE)) else min(max(int(text), 1), MAX_PAGE)
 
 
 def clean_text(text: str) -> str:

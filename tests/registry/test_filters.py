@@ -91,3 +91,28 @@ def test_list_page_filters_by_url_and_keeps_filters_across_pages(app, client, re
     assert "符合条件的排污口共 3 个" in html
     assert f"town={registry['huyuan']}" in html and "sort=-deadline" in html and "page=2" in html
     assert f'<option value="{registry["huyuan"]}" selected>' in html
+
+
+@pytest.mark.parametrize("raw", ["²", "١", "-1", "0", "9223372036854775808", "99999999999999999999", " 1", "1e3", "\x00"])
+def test_an_id_is_only_ascii_digits_within_64_bits(raw):
+    outfall_filter = OutfallFilter.from_args(MultiDict({"town": raw}))
+    assert outfall_filter.towns == () and outfall_filter.problems
+
+
+@pytest.mark.parametrize("bbox", ["nan,nan,nan,nan", "-inf,-90,inf,90", "1e999,0,1e999,1", "0,0,1", "a,b,c,d"])
+def test_a_bbox_must_be_four_finite_numbers_in_range(bbox):
+    outfall_filter = OutfallFilter.from_args(MultiDict({"bbox": bbox}))
+    assert outfall_filter.bbox is None and outfall_filter.problems[0].startswith("bbox=")
+
+
+def test_control_characters_never_reach_a_search(registry):
+    assert OutfallFilter.from_args(MultiDict({"q": "\x00HZ\r\n-1\x7f"})).search == "HZ -1"
+    assert codes({"q": "HZ\x00"}) == codes({"q": "HZ"})
+
+
+@pytest.mark.parametrize(("raw", "page"), [(None, 1), ("", 1), ("3", 3), ("0", 1), ("-2", 1), ("²", 1),
+                                           ("99999999999999999999", 100000)])
+def test_page_numbers_are_clamped(raw, page):
+    from portal.registry.filters import page_number
+
+    assert page_number(raw) == page
