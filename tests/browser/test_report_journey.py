@@ -37,6 +37,16 @@ def test_report_with_a_pin_and_a_photo(page, tmp_path):
     code = page.locator(".tracking-code").inner_text()
     private_link = page.locator("a.private-link")
     expect(private_link).to_be_visible()
-    private_link.click()
+    # The copy button (external script) appears with JavaScript and says what happened.
+    copy = page.get_by_role("button", name="复制私人链接")
+    expect(copy).to_be_visible()
+    copy.click()
+    expect(page.locator(".copy-status")).to_have_text(re.compile(r"已复制私人链接|无法自动复制"))
+    private_href = private_link.get_attribute("href")
+    # Shown once: a reload of the confirmation no longer carries the private link.
+    page.reload()
+    expect(page.locator(".tracking-code")).to_have_text(code)
+    expect(page.locator("a.private-link")).to_have_count(0)
+    page.goto(private_href)
     expect(page.locator("body")).to_contain_text(code)
     expect(page.locator("body")).to_contain_text("晴天时管口一直在排浑水")
