@@ -22,15 +22,18 @@ from portal.registry.queries import today
 HEADER_ROW = 3  # rows 1–2 carry the title and the filing line, as the bureau's own ledgers do
 
 
-def export_ledger(path: Path) -> int:
-    """Write every outfall to an .xlsx ledger at ``path`` (atomically); return how many."""
+def export_ledger(path: Path, title: str | None = None) -> int:
+    """Write every outfall to an .xlsx ledger at ``path`` (atomically); return how many.
+
+    ``title`` replaces the title row (the example ledger says there that its data is invented).
+    """
     outfalls = db.session.scalars(
         select(Outfall).order_by(Outfall.code).options(
             joinedload(Outfall.town), joinedload(Outfall.water_body), joinedload(Outfall.responsible_party),
             selectinload(Outfall.plans).joinedload(RectificationPlan.merged_into),
         )
     ).unique().all()
-    workbook = build_workbook(ledger_values(outfall) for outfall in outfalls)
+    workbook = build_workbook((ledger_values(outfall) for outfall in outfalls), title)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename, so a failed export never leaves half a ledger behind.
@@ -45,14 +48,14 @@ def export_ledger(path: Path) -> int:
     return len(outfalls)
 
 
-def build_workbook(rows) -> Workbook:
+def build_workbook(rows, title: str | None = None) -> Workbook:
     """A ledger workbook: title, filing line, two-row header with merged groups, one row per outfall."""
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "排污口台账"
     last = len(COLUMNS)
     district = current_app.config["DISTRICT_NAME"]
-    sheet.cell(1, 1, f"{district}入河排污口排查整治台账")
+    sheet.cell(1, 1, title or f"{district}入河排污口排查整治台账")
     sheet.cell(2, 1, f"导出日期：{today():%Y年%m月%d日}")
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last)
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=last)

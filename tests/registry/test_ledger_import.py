@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -681,3 +682,25 @@ def test_a_very_long_file_name_still_imports(app, tmp_path):
     assert [c.code for c in result.added] == ["FN-1"]
     [event] = outfall("FN-1").events
     assert event.source.startswith("台账导入：ledger-ledger-") and len(event.source) == 200
+
+
+# --- the example ledger shipped with the package ----------------------------------------------------
+
+def test_the_shipped_example_ledger_imports_cleanly(app):
+    """portal/examples/ledger-example.xlsx (rebuilt by scripts/make-example-ledger) never rots."""
+    from importlib.resources import files
+
+    from openpyxl import load_workbook
+
+    example = Path(str(files("portal") / "examples" / "ledger-example.xlsx"))
+    workbook = load_workbook(example, read_only=True)
+    title = workbook.active["A1"].value
+    workbook.close()
+    assert "示例数据" in title and "非真实" in title
+    result = import_ledger(example, dry_run=True)
+    assert len(result.added) >= 20 and not result.changed and not result.unknown_headers
+    assert all(change.code.startswith("DEMO-") for change in result.added)
+    assert count(Outfall) == 0
+    import_ledger(example)
+    names = list(db.session.scalars(select(Outfall.name)))
+    assert len(names) == len(result.added) and all(name.endswith("（演示）") for name in names)
