@@ -2,12 +2,14 @@
 
 Usage: .venv/bin/python benchmarks/ledger_import.py [ROWS] [sample-ledger.xlsx]
 Runs on a fresh SQLite database in a temporary folder, or on PORTAL_DATABASE_URL if set
-(the database must be empty). Prints wall-clock seconds for each step.
+(the database must be empty). Prints wall-clock seconds for each step and the process's peak
+resident memory so far (ru_maxrss), then reads a 1.6 KB workbook whose only cell is XFD1048576.
 """
 from __future__ import annotations
 
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -60,7 +62,8 @@ def timed(label, function):
     """Run ``function``, print how long it took, return its result."""
     start = time.perf_counter()
     result = function()
-    print(f"{label}: {time.perf_counter() - start:.2f} s")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{label}: {time.perf_counter() - start:.2f} s, peak RSS so far {peak:.0f} MB")
     return result
 
 
@@ -68,7 +71,7 @@ def main():
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     folder = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     os.environ.setdefault("PORTAL_INSTANCE_PATH", str(folder))
-    app = create_app({"SECRET_KEY": "bench", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "DATABASE_URL": os.environ.get("PORTAL_DATABASE_URL")
+    app = create_app({"LEDGER_MAX_ROWS": max(rows, 20_000), "SECRET_KEY": "bench", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "DATABASE_URL": os.environ.get("PORTAL_DATABASE_URL")
                       or f"sqlite:///{folder}/bench.db"})
     with app.app_context():
         from flask_migrate import upgrade
@@ -86,6 +89,26 @@ def main():
         timed("export", lambda: export_ledger(folder / "export.xlsx"))
         result = timed("import of the export (unchanged)", lambda: import_ledger(folder / "export.xlsx"))
         assert result.unchanged == rows + (24 if len(sys.argv) > 2 else 0)
+        timed("a lone cell at XFD1048576 (refused: no header)", lambda: _refused(last_cell_workbook(folder)))
+
+
+def last_cell_workbook(folder: Path) -> Path:
+    """A 1.6 KB workbook declaring A1:XFD1048576 whose only cell is the sheet's last."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from ledger_files import text_cell, write_raw_xlsx
+
+    return write_raw_xlsx(folder / "last-cell.xlsx", '<row r="1048576">' + text_cell("XFD1048576", "x") + "</row>",
+                          dimension="A1:XFD1048576")
+
+
+def _refused(path: Path):
+    from portal.registry.ledger_import import LedgerRejected
+
+    try:
+        import_ledger(path)
+    except LedgerRejected as rejected:
+        return rejected
+    raise AssertionError("the workbook was not refused")
 
 
 if __name__ == "__main__":
