@@ -5,7 +5,6 @@ The schema is built once per run by the real migrations; each test then starts f
 """
 from __future__ import annotations
 
-
 import pytest
 from databases import scratch_database
 
