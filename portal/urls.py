@@ -17,6 +17,7 @@ from flask import current_app, has_request_context, request, url_for
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter
 
 from portal.config import ConfigError
+from portal.models.types import MAX_DATABASE_ID
 
 PLACEHOLDER = "__URL_VALUE__"
 # The characters Werkzeug leaves unquoted in a path segment (BaseConverter.to_url).
@@ -67,13 +68,13 @@ def external_url_maker(endpoint: str, field: str, **values) -> Callable[[str], s
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """``<int:…>`` in a route: a positive id that fits the database's 64-bit integers.
+    """``<int:…>`` in a route: a positive id that fits the database's integer ids.
 
-    Werkzeug's own accepts any length, and ``/rivers/99999999999999999999`` then fails in the
-    database (an overflow on PostgreSQL); out of range, the address simply matches no page (404).
+    Werkzeug's own accepts any length, and ``/rivers/3000000000`` then fails in the database (an
+    overflow on PostgreSQL); out of range, the address simply matches no page (404).
     """
 
-    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = 1, max: int | None = 2**63 - 1,
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_DATABASE_ID,
                  signed: bool = False):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 

@@ -14,8 +14,8 @@ from helpers import commit_and_forget
 from portal import create_app
 
 # Raw, already percent-encoded: NUL, a superscript two (int() accepts it, SQL does not), numbers past
-# 64 bits, infinities and NaN, a very long text, a byte that is not UTF-8, CR/LF, a negative.
-HOSTILE = ["%00", "AB%00C", "%C2%B2", "99999999999999999999", "9223372036854775808", "-9223372036854775809",
+# PostgreSQL's 32-bit INTEGER ids and past 64 bits, infinities and NaN, a very long text, a byte that is not UTF-8, CR/LF, a negative.
+HOSTILE = ["%00", "AB%00C", "%C2%B2", "3000000000", "99999999999999999999", "9223372036854775808", "-9223372036854775809",
            "1e999", "-1e999", "nan", "inf", "x" * 5000, "%ff", "%ff%fe", "%0d%0aSet-Cookie:x=y", "-1", "0",
            "%E2%80%AE", "1,2,3,4", "nan,nan,nan,nan", "-180,-90,1e999,90", "%20"]
 PARAMETERS = ["q", "town", "water", "type", "measure", "status", "stage", "overdue", "bbox", "page", "sort",
@@ -94,7 +94,8 @@ def test_a_nul_byte_in_the_search_is_no_fault_and_finds_the_outfall(client, regi
 
 
 @pytest.mark.parametrize("path", ["/outfalls/AB%00C", "/outfalls/HZ-P01%00", "/outfalls/%00/sign", "/photos/a%00b.png",
-                                  "/rivers/99999999999999999999", "/towns/9223372036854775808/signs", "/rivers/0"])
+                                  "/rivers/99999999999999999999", "/rivers/3000000000", "/towns/9223372036854775808/signs",
+                                  "/rivers/0"])
 def test_impossible_addresses_get_the_sites_404(client, registry, path):
     response = client.get(path)
     assert response.status_code == 404 and 'class="site-header"' in response.text

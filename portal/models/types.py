@@ -7,6 +7,11 @@ from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 
+# The largest id a row can have: primary keys are INTEGER, which PostgreSQL keeps in 32 bits. An id
+# beyond it written in a URL matches nothing, and must not reach the database (an overflow there).
+MAX_DATABASE_ID = 2**31 - 1
+
+
 class UTCDateTime(TypeDecorator):
     """An aware datetime stored as naive UTC, so SQLite and PostgreSQL give back the same instant."""
 

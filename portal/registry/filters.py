@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import and_, exists, func, or_, select
 
 from portal.models import Outfall, RectificationPlan, ResponsibleParty
+from portal.models.types import MAX_DATABASE_ID
 from portal.registry import vocabulary as vocab
 from portal.registry.vocabulary import DONE_STATUSES
 
@@ -145,17 +146,17 @@ class OutfallFilter:
         return query
 
 
-# Database ids are positive 64-bit integers; only ASCII digits count ("²" is a digit to str.isdigit).
-_ID = re.compile(r"[0-9]{1,18}")
+# Only ASCII digits count ("²" is a digit to str.isdigit), and no more than a database id can hold.
+_ID = re.compile(r"[0-9]{1,10}")
 _DIGITS = re.compile(r"[0-9]+")
 # Control characters: a NUL cannot even be sent to PostgreSQL, and none belongs in a search.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def parse_id(text: str) -> int | None:
-    """A database id written in a URL (``town=3``), or None for anything else (``²``, ``-1``, 20 digits)."""
+    """A database id written in a URL (``town=3``), or None for anything else (``²``, ``-1``, 3000000000)."""
     number = int(text) if _ID.fullmatch(text) else 0
-    return number if number > 0 else None
+    return number if 0 < number <= MAX_DATABASE_ID else None
 
 
 # Beyond any real list; keeps the SQL offset (page × page size) far inside 64 bits.
