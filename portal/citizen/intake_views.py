@@ -26,13 +26,18 @@ def _attempt_limit() -> str:
     return current_app.config["REPORT_ATTEMPT_RATE_LIMIT"]
 
 
+def _previewing() -> bool:
+    """Whether the POST only asks for a preview: it files nothing, so the submission limit does not apply."""
+    return bool(request.form.get("preview"))
+
+
 def _accepted(response) -> bool:
     """Whether the POST filed a report (the redirect to the confirmation)."""
     return response.status_code == 303
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@limiter.limit(_submission_limit, methods=["POST"], deduct_when=_accepted)
+@limiter.limit(_submission_limit, methods=["POST"], deduct_when=_accepted, exempt_when=_previewing)
 @limiter.limit(_attempt_limit, methods=["POST"], deduct_when=lambda response: not _accepted(response))
 def new_report():
     """The form; a POST previews or submits, and any refusal keeps what the resident typed."""

@@ -215,6 +215,17 @@ def test_previews_and_refusals_have_a_budget_of_their_own(app, limited_client, t
     assert "还没提交的描述" in over.get_data(as_text=True)
 
 
+def test_a_resident_who_used_up_the_submission_limit_can_still_preview(app, limited_client, towns):
+    limited_client.application.config.update(REPORT_RATE_LIMIT="1 per hour", REPORT_ATTEMPT_RATE_LIMIT="10 per hour")
+    assert post(limited_client).status_code == 303
+
+    preview = post(limited_client, submit=None, preview="预览", description="再看一眼的描述")
+    another = post(limited_client, description="第二份举报的描述")
+
+    assert preview.status_code == 200 and "再看一眼的描述" in preview.get_data(as_text=True)
+    assert another.status_code == 429 and "第二份举报的描述" in another.get_data(as_text=True)
+
+
 def test_report_and_its_messages_are_written_together_and_carry_no_identity(app, client, towns):
     app.config["REPORT_NOTIFY_EMAILS"] = {"呼中镇": ["town@example.cn"], "*": ["bureau@example.cn"]}
     app.config["REPORT_NOTIFY_WEBHOOKS"] = ["http://127.0.0.1:9/robot"]
