@@ -128,47 +128,42 @@ def add_information(code: str, secret: str):
 @reporter_action_limit
 def confirm_fixed(code: str, secret: str):
     """The reporter confirms the problem is fixed."""
-    report = _private_report(code, secret)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        return _refused(report, secret, form, "confirm")
-    try:
-        tracking.confirm_fixed(report)
-    except tracking.ReportActionRefused as refusal:
-        return _refused(report, secret, form, "confirm", [refusal.message])
-    flash(_("感谢您的确认。这份举报已标记为问题已解决。"), "success")
-    return _back(code, secret)
+    return _reporter_action(code, secret, "confirm", ConfirmForm, lambda report, form: tracking.confirm_fixed(report),
+                            _("感谢您的确认。这份举报已标记为问题已解决。"))
 
 
 @bp.post("/<code>/private/<secret>/reopen")
 @reporter_action_limit
 def reopen(code: str, secret: str):
     """The reporter reopens the report, with the reason."""
-    report = _private_report(code, secret)
-    form = ReopenForm()
-    if not form.validate_on_submit():
-        return _refused(report, secret, form, "reopen")
-    try:
-        tracking.reopen(report, form.reason.data)
-    except tracking.ReportActionRefused as refusal:
-        return _refused(report, secret, form, "reopen", [refusal.message])
-    flash(_("举报已重新打开，承办单位会继续办理。"), "success")
-    return _back(code, secret)
+    return _reporter_action(code, secret, "reopen", ReopenForm,
+                            lambda report, form: tracking.reopen(report, form.reason.data),
+                            _("举报已重新打开，承办单位会继续办理。"))
 
 
 @bp.post("/<code>/private/<secret>/rate")
 @reporter_action_limit
 def rate(code: str, secret: str):
     """The reporter rates the handling."""
+    return _reporter_action(code, secret, "rate", RateForm,
+                            lambda report, form: tracking.rate(report, form.stars.data, form.comment.data),
+                            _("感谢您的评价。"))
+
+
+def _reporter_action(code: str, secret: str, name: str, form_class, action, thanks: str):
+    """One action of the reporter's private page: check the form, run the action, thank or refuse.
+
+    A refusal shows the private page again with what was typed; success goes back to it (303).
+    """
     report = _private_report(code, secret)
-    form = RateForm()
+    form = form_class()
     if not form.validate_on_submit():
-        return _refused(report, secret, form, "rate")
+        return _refused(report, secret, form, name)
     try:
-        tracking.rate(report, form.stars.data, form.comment.data)
+        action(report, form)
     except tracking.ReportActionRefused as refusal:
-        return _refused(report, secret, form, "rate", [refusal.message])
-    flash(_("感谢您的评价。"), "success")
+        return _refused(report, secret, form, name, [refusal.message])
+    flash(thanks, "success")
     return _back(code, secret)
 
 
@@ -238,10 +233,8 @@ def _private_page(report, secret: str, forms: dict | None = None, problems: list
 
 def _refused(report, secret: str, form, name: str, problems: list[str] | None = None):
     """The private page again, status 422, with the refusal and what the reporter typed."""
-    problems = list(problems or [])
-    if form.errors.get("csrf_token"):
-        problems.append(_("页面已过期或提交不完整，请重新提交。"))
-    return _private_page(report, secret, forms={name: form}, problems=problems, failed=name, status=422)
+    # A stale CSRF token never gets here: the blueprint's CSRFError handler answers it first.
+    return _private_page(report, secret, forms={name: form}, problems=list(problems or []), failed=name, status=422)
 
 
 def _back(code: str, secret: str):
