@@ -51,10 +51,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal import api, citizen, cli, errors, i18n, public, templating, urls, vendor
 
     babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     urls.init_app(app)
-    app.register_blueprint(i18n.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(citizen.bp)

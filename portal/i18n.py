@@ -14,15 +14,13 @@ from urllib.parse import quote, urlsplit
 from babel import Locale, support
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Blueprint, current_app, redirect, request, url_for
+from flask import current_app, request
 from flask_babel import Babel, Domain, get_locale, refresh
 from werkzeug.utils import cached_property
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 LANGUAGE_COOKIE = "lang"
 ONE_YEAR = 365 * 24 * 3600
-
-bp = Blueprint("i18n", __name__)
 
 
 class CatalogueDomain(Domain):
@@ -82,23 +80,18 @@ def html_lang() -> str:
     return "en" if is_english() else "zh-Hans"
 
 
-@bp.get("/language/<code>")
-def switch_language(code: str):
-    """Remember the visitor's language and go back to the page they were on."""
-    response = redirect(local_path(request.args.get("next", "")) or url_for("public.home"))
-    if code in current_app.config["LANGUAGES"]:
-        remember_language(response, code)
-    return response
+def init_app(app) -> None:
+    """Choose each request's language afresh, and keep a shared link's ?lang= for the visit."""
+    app.before_request(choose_language_afresh)
+    app.after_request(keep_language_of_a_shared_link)
 
 
-@bp.before_app_request
 def choose_language_afresh():
     """Each request chooses its own language: Flask-Babel caches the choice on ``g``, which outlives a
     request wherever an application context is shared by several (tests, scripts)."""
     refresh()
 
 
-@bp.after_app_request
 def keep_language_of_a_shared_link(response):
     """A link with ?lang=en keeps the visit in English: the next page without ?lang stays English."""
     choice = request.args.get("lang")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager
 
 from portal.extensions import db
 from portal.models import Outfall, OutfallEvent
