@@ -360,12 +360,6 @@
     });
   }
 
-  // On a phone the filters start folded away, leaving the screen to the map.
-  var filterBox = document.getElementById('map-filters');
-  if (filterBox && window.matchMedia && window.matchMedia('(max-width: 47.99em)').matches) {
-    filterBox.open = false;
-  }
-
   // ── Outfalls near me: the browser's position, straight-line distances, nearest first ──────────
   var here = null;
   var hereLayer = null;

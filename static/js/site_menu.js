@@ -3,9 +3,17 @@
  * Without this script the header shows a "menu" link to #site-nav, and CSS shows the navigation when it
  * is the link's target; with it, the link gives way to a real <button aria-expanded>. On wide screens
  * CSS hides both and always shows the navigation.
+ *
+ * On a phone, boxes marked <details data-fold-on-phone> (the filters of the map and of the list) start
+ * folded too, leaving the first screen to the content; they are open in the HTML, so without script, or
+ * on a wide screen, they stay open.
  */
 (function () {
   'use strict';
+  if (window.matchMedia && window.matchMedia('(max-width: 47.99em)').matches) {
+    var boxes = document.querySelectorAll('details[data-fold-on-phone]');
+    for (var i = 0; i < boxes.length; i += 1) boxes[i].open = false;
+  }
   var header = document.getElementById('site-header');
   var button = document.getElementById('menu-button');
   var nav = document.getElementById('site-nav');

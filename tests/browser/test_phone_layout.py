@@ -79,13 +79,14 @@ def test_navigation_is_reachable_without_javascript(browser, live_server):
 
 
 def test_desktop_shows_the_navigation_without_a_menu_button(browser, live_server):
-    """On a wide screen the navigation is always shown and the list stays a table."""
+    """On a wide screen the navigation is always shown, the list's filters open and the list a table."""
     page = new_page(browser, live_server, width=1280, height=900)
     page.goto("/outfalls")
     expect(page.locator("#site-nav")).to_be_visible()
     expect(page.locator("#menu-button")).to_be_hidden()
     expect(page.locator(".menu-link")).to_be_hidden()
     assert page.locator(".site-header").bounding_box()["height"] < 100
+    expect(page.locator("#f-town")).to_be_visible()  # filters fold on a phone only
     # The real table stays on a wide screen.
     head = page.locator("table.outfalls thead")
     assert head.evaluate("(head) => getComputedStyle(head).display") == "table-header-group"
@@ -111,6 +112,19 @@ def test_outfall_list_is_cards_on_a_phone(page, language):
     assert first.bounding_box()["width"] <= PHONE["width"]
     label = first.locator("td[data-label]").first.evaluate("(cell) => getComputedStyle(cell, '::before').content")
     assert ("所在镇" if language == "zh" else "Town") in label
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_first_screen_of_the_list_shows_the_search_and_the_first_outfall(page, language):
+    """On a phone the filters start folded (six selects filled the first screen), one tap away."""
+    if language == "en":
+        in_english(page)
+    page.goto("/outfalls")
+    expect(page.locator("#q")).to_be_visible()
+    expect(page.locator("#f-town")).to_be_hidden()
+    assert page.locator("table.outfalls tbody tr").first.bounding_box()["y"] < PHONE["height"]
+    page.locator(".more-filters summary").click()
+    expect(page.locator("#f-town")).to_be_visible()
 
 
 def test_river_chiefs_and_overdue_tables_are_cards_on_a_phone(page):
