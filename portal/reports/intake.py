@@ -200,13 +200,10 @@ def submit(submission: Submission, *, now: datetime | None = None) -> tuple[Repo
     db.session.add(report)
     try:
         with staged_photos(storage_for(current_app)) as batch:
-            for slot, kept in enumerate(submission.staged, start=1):
-                image, thumbnail = batch.adopt(kept.image_key), batch.adopt(kept.thumbnail_key)
-                report.photos.append(ReportPhoto(slot=slot, storage_key=image.key, thumbnail_key=thumbnail.key,
-                                                 width=kept.width, height=kept.height, sha256=kept.sha256,
-                                                 created_at=now))
-            for slot, photo in enumerate(submission.photos, start=len(submission.staged) + 1):
-                image, thumbnail = batch.stage(photo.image), batch.stage(photo.thumbnail)
+            # Photos kept from a preview come first (already staged), then this request's.
+            files = [(batch.adopt(kept.image_key), batch.adopt(kept.thumbnail_key), kept) for kept in submission.staged]
+            files += [(batch.stage(photo.image), batch.stage(photo.thumbnail), photo) for photo in submission.photos]
+            for slot, (image, thumbnail, photo) in enumerate(files, start=1):
                 report.photos.append(ReportPhoto(slot=slot, storage_key=image.key, thumbnail_key=thumbnail.key,
                                                  width=photo.width, height=photo.height, sha256=photo.sha256,
                                                  created_at=now))
