@@ -107,22 +107,25 @@ class Defaults:
     ROUTING_RIVER_METRES = 500
     # Which department handles a report (DOMAIN.md §1, seed): "category:<report type>" first (matters
     # one bureau handles whatever the outfall), then "outfall_type:<code>" (level-2 type, then level 1),
-    # then "default". Codes are those of vocabulary.REPORT_CATEGORIES / OUTFALL_SUBTYPES / OUTFALL_TYPES.
+    # then "default". Keys use the codes of vocabulary.REPORT_CATEGORIES / OUTFALL_SUBTYPES / OUTFALL_TYPES;
+    # values are department codes (the department table: eeb, housing, water, agriculture,
+    # natural_resources, transport …). A code the table lacks routes to the default, and says so.
     DEPARTMENT_ROUTES = {
-        "default": "生态环境局",
-        "category:direct_discharge": "生态环境局",
-        "category:dead_fish": "生态环境局",
-        "category:new_outfall": "生态环境局",
-        "outfall_type:municipal_wwtp": "住建局",
-        "outfall_type:urban_stormwater": "住建局",
-        "outfall_type:urban_domestic_scattered": "住建局",
-        "outfall_type:agricultural": "农业农村局",
-        "outfall_type:irrigation": "农业农村局",
-        "outfall_type:livestock_small": "农业农村局",
-        "outfall_type:aquaculture_small": "农业农村局",
-        "outfall_type:port": "交通局",
+        "default": "eeb",
+        "category:direct_discharge": "eeb",
+        "category:dead_fish": "eeb",
+        "category:new_outfall": "eeb",
+        "outfall_type:municipal_wwtp": "housing",
+        "outfall_type:urban_stormwater": "housing",
+        "outfall_type:urban_domestic_scattered": "housing",
+        "outfall_type:irrigation": "water",
+        "outfall_type:agricultural": "agriculture",
+        "outfall_type:livestock_small": "agriculture",
+        "outfall_type:aquaculture_small": "agriculture",
+        "outfall_type:rural_domestic_scattered": "agriculture",
+        "outfall_type:rural_treatment": "agriculture",
+        "outfall_type:port": "transport",
     }
-
 
 BASEMAPS = ("osm", "tianditu", "none")
 
@@ -402,7 +405,8 @@ def _routing_problems(config) -> list[str]:
         if key != "default" and code not in known.get(kind, ()):
             problems.append(f"DEPARTMENT_ROUTES 的键 {key!r} 无效：应为 \"default\"、\"category:<举报类型编码>\" "
                             "或 \"outfall_type:<排污口类型编码>\"。")
-        elif not isinstance(department, str) or not department.strip():
-            problems.append(f"DEPARTMENT_ROUTES[{key!r}] 应为部门名称（非空文字）：{department!r}。")
+        elif not isinstance(department, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,23}", department):
+            problems.append(f"DEPARTMENT_ROUTES[{key!r}] 应为部门编码，如 \"eeb\"、\"housing\"（a department code）："
+                            f"{department!r}。")
     config["DEPARTMENT_ROUTES"] = dict(routes)
     return problems

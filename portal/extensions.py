@@ -1,5 +1,6 @@
 """Flask extensions, created unbound here and bound to the app in ``create_app``."""
 from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,6 +25,8 @@ csrf = CSRFProtect()
 babel = CatalogueBabel()
 # Limits apply only where a view asks for one (report submission); storage from RATELIMIT_STORAGE_URI.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Staff sessions (portal.admin); the citizen side has no accounts.
+login_manager = LoginManager()
 
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, _record):

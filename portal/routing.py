@@ -1,7 +1,7 @@
 """Where a citizen's report goes, and why: the town, the water body, the department, the chief on duty.
 
 ``route`` is the rule book, a pure function over plain data (no database, no app), so every rule is
-unit-tested; ``route_report`` loads that data in four queries and calls it. Each choice adds one
+unit-tested; ``route_report`` loads that data in five queries and calls it. Each choice adds one
 Chinese sentence to ``Routing.reasons``, which the report keeps so staff and the reporter can see
 why it went where it went.
 
@@ -16,8 +16,10 @@ The rules:
   (``town_id`` None, ``handler`` "district").
 - **Water body.** The chosen outfall's receiving water; else the nearest water body (river, lake or
   reservoir geometry) within ``ROUTING_RIVER_METRES`` (ties: lowest id); else none.
-- **Department** from ``DEPARTMENT_ROUTES``: ``category:<report type>`` first, then
-  ``outfall_type:<code>`` for the outfall's level-2 type and then its level-1 type, then ``default``.
+- **Department** (a code of the department table) from ``DEPARTMENT_ROUTES``: ``category:<report
+  type>`` first, then ``outfall_type:<code>`` for the outfall's level-2 type and then its level-1
+  type, then ``default``. A code that names no department handling reports is passed over, and the
+  reasons say so; with no usable default the department stays open (None) for staff to choose.
 - **River chief.** The chief on duty at ``at`` for the water body, then for the town (a shift covers
   ``starts_at <= at < ends_at``, so at the hour of a handover the incoming chief is on duty; should
   shifts overlap, the one that started last wins). Failing that, the town's town-level chief (the one
@@ -44,7 +46,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import DutyShift, Outfall, RiverChief, Town, WaterBody
+from portal.models import Department, DutyShift, Outfall, RiverChief, Town, WaterBody
 from portal.models.types import utcnow
 from portal.registry.vocabulary import OUTFALL_SUBTYPES, OUTFALL_TYPES, REPORT_CATEGORIES
 
@@ -116,7 +118,7 @@ class Routing:
     town_id: int | None
     handler: str
     water_body_id: int | None
-    department: str
+    department: str | None  # a department code
     chief_id: int | None
     reasons: list[str] = field(default_factory=list)
 
@@ -124,8 +126,12 @@ class Routing:
 def route(point: tuple[float, float] | None, *, outfall: OutfallFacts | None, towns: Iterable[Area],
           waters: Iterable[Area], shifts: Iterable[Shift], town_chiefs: Iterable[Chief],
           district_chiefs: Iterable[Chief], config: Mapping, at: datetime,
-          category: str = "other") -> Routing:
-    """Decide town, water body, department and chief for a report at ``point`` (lon, lat) at ``at``."""
+          category: str = "other", departments: Mapping[str, str] | None = None) -> Routing:
+    """Decide town, water body, department and chief for a report at ``point`` (lon, lat) at ``at``.
+
+    ``departments`` maps the codes of the departments that handle reports to their names; None
+    accepts every code in DEPARTMENT_ROUTES and names it by its code.
+    """
     if category not in REPORT_CATEGORIES:
         raise ValueError(f"unknown report category {category!r}")
     if at.tzinfo is None:
@@ -135,7 +141,7 @@ def route(point: tuple[float, float] | None, *, outfall: OutfallFacts | None, to
     reasons: list[str] = []
     town = _choose_town(point, outfall, towns, float(config["ROUTING_NEAREST_TOWN_KM"]) * 1000, reasons)
     water = _choose_water(point, outfall, waters, float(config["ROUTING_RIVER_METRES"]), reasons)
-    department = _choose_department(category, outfall, config["DEPARTMENT_ROUTES"], reasons)
+    department = _choose_department(category, outfall, config["DEPARTMENT_ROUTES"], departments, reasons)
     chief_id = _choose_chief(town, water, list(shifts), list(town_chiefs), list(district_chiefs), at,
                              ZoneInfo(config["TIMEZONE"]), reasons)
     return Routing(
@@ -212,23 +218,27 @@ def _choose_water(point, outfall, waters, limit_m, reasons) -> Area | None:
 # ── Department ───────────────────────────────────────────────────────────────────────────────
 
 
-def _choose_department(category, outfall, routes, reasons) -> str:
+def _choose_department(category, outfall, routes, departments, reasons) -> str | None:
     """The department named by the report type, else by the outfall's type, else the default."""
+    names = departments if departments is not None else {code: code for code in routes.values()}
     label = REPORT_CATEGORIES.label(category)
-    department = routes.get(f"category:{category}")
-    if department:
-        reasons.append(f"按举报类型“{label}”交由{department}")
-        return department
+    candidates = [(routes.get(f"category:{category}"), f"按举报类型“{label}”交由{{name}}")]
     if outfall is not None:
         for code, vocabulary in ((outfall.outfall_subtype, OUTFALL_SUBTYPES), (outfall.outfall_type, OUTFALL_TYPES)):
-            department = routes.get(f"outfall_type:{code}") if code else None
-            if department:
-                reasons.append(f"排污口 {outfall.code} 类型为“{vocabulary.label(code)}”，交由{department}")
-                return department
-    department = routes["default"]
+            if code:
+                candidates.append((routes.get(f"outfall_type:{code}"),
+                                   f"排污口 {outfall.code} 类型为“{vocabulary.label(code)}”，交由{{name}}"))
     subject = f"举报类型“{label}”" + ("及所涉排污口类型" if outfall is not None else "")
-    reasons.append(f"{subject}无专门分工，由{department}（默认）办理")
-    return department
+    candidates.append((routes.get("default"), f"{subject}无专门分工，由{{name}}（默认）办理"))
+    for department, reason in candidates:
+        if not department:
+            continue
+        if department in names:
+            reasons.append(reason.format(name=names[department]))
+            return department
+        reasons.append(f"分工表中的部门编码“{department}”没有对应的承办部门，跳过")
+    reasons.append("没有可用的承办部门，待区生态环境局指定")
+    return None
 
 
 # ── River chief ──────────────────────────────────────────────────────────────────────────────
@@ -331,7 +341,7 @@ def route_report(lat: float | None, lon: float | None, outfall: Outfall | None =
     """Route a report at (lat, lon) WGS84 degrees (both None: no position) about an optional ``Outfall``.
 
     Loads towns, water bodies, the shifts current at ``at`` (default now) and the town- and
-    district-level chiefs in four queries, whatever their number, and applies ``route``.
+    district-level chiefs and the departments in five queries, whatever their number, and applies ``route``.
     """
     at = at or utcnow()
     if (lat is None) != (lon is None):
@@ -357,6 +367,8 @@ def route_report(lat: float | None, lon: float | None, outfall: Outfall | None =
             district_chiefs.append(chief)
         elif town_id is not None:
             town_chiefs.append(chief)
+    departments = dict(db.session.execute(
+        select(Department.code, Department.name).where(Department.handles_reports.is_(True))).all())
     facts = None
     if outfall is not None:
         facts = OutfallFacts(outfall.code, outfall.town_id, outfall.water_body_id, outfall.outfall_type,
@@ -364,7 +376,7 @@ def route_report(lat: float | None, lon: float | None, outfall: Outfall | None =
     return route(
         Position(lon, lat) if lat is not None else None, outfall=facts, towns=towns, waters=waters,
         shifts=shifts, town_chiefs=town_chiefs, district_chiefs=district_chiefs, config=current_app.config,
-        at=at, category=category,
+        at=at, category=category, departments=departments,
     )
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 
-from portal import i18n
+from portal import departments, i18n
 from portal.registry import vocabulary
 from portal.urls import external_url
 
@@ -65,6 +65,7 @@ def init_app(app):
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_global(vocabulary, "vocab")
+    app.add_template_global(departments, "departments")
     app.add_template_global(i18n.html_lang, "html_lang")
     app.add_template_global(i18n.is_english, "is_english")
     app.add_template_global(external_url, "external_url")

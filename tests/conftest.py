@@ -1,7 +1,7 @@
 """Fixtures: an app on a real database (SQLite by default, PostgreSQL with PORTAL_TEST_DATABASE_URL).
 
 The schema is built once per run by the real migrations; each test then starts from empty tables
-(the standards' limits, which the migration ships as reference data, stay).
+(the standards' limits and the departments, which the migrations ship as reference data, stay).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from databases import scratch_database
 from portal import create_app
 from portal.extensions import db
 
-REFERENCE_TABLES = {"alembic_version", "discharge_standard", "standard_limit"}
+REFERENCE_TABLES = {"alembic_version", "department", "discharge_standard", "standard_limit"}
 
 
 @pytest.fixture(scope="session")

@@ -183,7 +183,7 @@ def make_report(*, town=None, category: str = "direct_discharge", description: s
 
     secret, digest = privacy.new_secret()
     created_at = created_at or datetime(2026, 11, 2, 9, 30, tzinfo=BEIJING) + timedelta(minutes=next(_numbers))
-    fields.setdefault("department", "生态环境局")
+    fields.setdefault("department_code", "eeb")
     fields.setdefault("accept_due", created_at.date() + timedelta(days=2))
     fields.setdefault("finish_due", created_at.date() + timedelta(days=62))
     report = Report(

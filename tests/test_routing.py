@@ -37,11 +37,17 @@ AT = datetime(2026, 11, 29, 10, 0, tzinfo=BEIJING)
 METRES_PER_DEGREE_LAT = 111_250  # near 52° N; good to 0.1 % for the offsets these tests make
 
 
+# The seeded departments that handle reports (the migration's table), code → name.
+DEPARTMENTS = {"eeb": "生态环境局", "housing": "住建局", "water": "水务局", "agriculture": "农业农村局",
+               "natural_resources": "自然资源局", "transport": "交通局"}
+
+
 def routed(point, *, outfall=None, shifts=(), town_chiefs=(), district_chiefs=(), at=AT, category="other",
-           towns=TOWNS, **config):
+           towns=TOWNS, departments=DEPARTMENTS, **config):
     """Route with the demo geometry and the default settings, overridden by ``config``."""
     return route(point, outfall=outfall, towns=towns, waters=WATERS, shifts=shifts, town_chiefs=town_chiefs,
-                 district_chiefs=district_chiefs, config={**CONFIG, **config}, at=at, category=category)
+                 district_chiefs=district_chiefs, config={**CONFIG, **config}, at=at, category=category,
+                 departments=departments)
 
 
 def offset(point: Position, *, east_m: float = 0, north_m: float = 0) -> Position:
@@ -169,19 +175,21 @@ PORT = OutfallFacts("DEMO-HZ-013", TOWN_IDS["呼中镇"], WATER_IDS["呼玛河"]
 
 
 @pytest.mark.parametrize(("category", "outfall", "department", "reason"), [
-    ("dead_fish", PORT, "生态环境局", "按举报类型“死鱼”交由生态环境局"),
-    ("direct_discharge", None, "生态环境局", "按举报类型“直排/偷排”交由生态环境局"),
-    ("colour_smell", PORT, "交通局", "排污口 DEMO-HZ-013 类型为“港口码头排口”，交由交通局"),
-    ("signboard", OutfallFacts("W-1", None, None, "municipal_wwtp", "municipal_wwtp"), "住建局",
+    ("dead_fish", PORT, "eeb", "按举报类型“死鱼”交由生态环境局"),
+    ("direct_discharge", None, "eeb", "按举报类型“直排/偷排”交由生态环境局"),
+    ("colour_smell", PORT, "transport", "排污口 DEMO-HZ-013 类型为“港口码头排口”，交由交通局"),
+    ("signboard", OutfallFacts("W-1", None, None, "municipal_wwtp", "municipal_wwtp"), "housing",
      "排污口 W-1 类型为“城镇污水处理厂排污口”，交由住建局"),
-    ("dry_weather", OutfallFacts("S-1", None, None, "other", "urban_stormwater"), "住建局",
+    ("dry_weather", OutfallFacts("S-1", None, None, "other", "urban_stormwater"), "housing",
      "排污口 S-1 类型为“城镇雨洪排口”，交由住建局"),
     # No route for large livestock farms: their level-1 type, agricultural, decides.
-    ("colour_smell", OutfallFacts("L-1", None, None, "agricultural", "livestock_large"), "农业农村局",
+    ("colour_smell", OutfallFacts("L-1", None, None, "agricultural", "livestock_large"), "agriculture",
      "排污口 L-1 类型为“农业排口”，交由农业农村局"),
-    ("colour_smell", None, "生态环境局", "举报类型“颜色或气味异常”无专门分工，由生态环境局（默认）办理"),
-    ("other", OutfallFacts("I-1", None, None, "industrial", "industrial_enterprise"), "生态环境局",
+    ("colour_smell", None, "eeb", "举报类型“颜色或气味异常”无专门分工，由生态环境局（默认）办理"),
+    ("other", OutfallFacts("I-1", None, None, "industrial", "industrial_enterprise"), "eeb",
      "举报类型“其他”及所涉排污口类型无专门分工，由生态环境局（默认）办理"),
+    ("colour_smell", OutfallFacts("G-1", None, None, "other", "irrigation"), "water",
+     "排污口 G-1 类型为“大中型灌区排口”，交由水务局"),
 ])
 def test_the_department_follows_report_type_then_outfall_type_then_default(category, outfall, department, reason):
     result = routed(HUMA_STRETCH, outfall=outfall, category=category)
@@ -190,9 +198,22 @@ def test_the_department_follows_report_type_then_outfall_type_then_default(categ
 
 
 def test_department_routes_are_configuration():
-    routes = {"default": "区河长办", "category:signboard": "城管局"}
-    assert routed(HUMA_STRETCH, category="signboard", DEPARTMENT_ROUTES=routes).department == "城管局"
-    assert routed(HUMA_STRETCH, outfall=PORT, DEPARTMENT_ROUTES=routes).department == "区河长办"
+    routes = {"default": "water", "category:signboard": "transport"}
+    assert routed(HUMA_STRETCH, category="signboard", DEPARTMENT_ROUTES=routes).department == "transport"
+    assert routed(HUMA_STRETCH, outfall=PORT, DEPARTMENT_ROUTES=routes).department == "water"
+
+
+def test_a_code_naming_no_handling_department_is_passed_over_and_said():
+    routes = {"default": "eeb", "category:signboard": "finance"}  # 财政局 funds the work, handles no report
+    result = routed(HUMA_STRETCH, category="signboard", DEPARTMENT_ROUTES=routes)
+    assert result.department == "eeb"
+    assert "分工表中的部门编码“finance”没有对应的承办部门，跳过" in result.reasons
+
+
+def test_with_no_usable_department_the_choice_is_left_to_the_bureau():
+    result = routed(HUMA_STRETCH, DEPARTMENT_ROUTES={"default": "gone"})
+    assert result.department is None
+    assert result.reasons[2:4] == ["分工表中的部门编码“gone”没有对应的承办部门，跳过", "没有可用的承办部门，待区生态环境局指定"]
 
 
 def test_an_unknown_report_category_is_refused():
@@ -305,9 +326,9 @@ def test_route_report_uses_the_database_in_four_queries(seeded, statements):
 
     statements.clear()
     result = route_report(HUMA_IN_BISHUI.lat, HUMA_IN_BISHUI.lon, category="dead_fish", at=AT)
-    assert len(statements) == 4
+    assert len(statements) == 5
     assert (result.town_id, result.water_body_id, result.chief_id) == (bishui.id, huma.id, chief.id)
-    assert result.department == "生态环境局"
+    assert result.department == "eeb"
     assert result.reasons == [
         "位置在碧水镇界内", f"距呼玛河 {metres_in(result.reasons[1]):g} 米，归入该河", "按举报类型“死鱼”交由生态环境局",
         "呼玛河 11月29日 08:00–20:00 值班河长：郭建军（演示）",
@@ -323,7 +344,7 @@ def test_route_report_about_a_demo_outfall_uses_its_town_water_and_type(seeded):
                                                          Outfall.code.like("DEMO-BS-%")))
     result = route_report(None, None, outfall=outfall, category="colour_smell", at=AT)
     assert (result.town_id, result.water_body_id) == (outfall.town_id, outfall.water_body_id)
-    assert result.department == "交通局"
+    assert result.department == "transport"
     # Nobody on duty: 碧水镇's town-level chief for the 呼玛河, the water the outfall discharges into.
     assert db.session.get(RiverChief, result.chief_id).name == "韩玉梅（演示）"
 

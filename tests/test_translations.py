@@ -90,7 +90,7 @@ def english_registry():
     make_sample(outfall)
     make_chief("Test Chief", water_body=river, town=town, title="Town Head", duties="Patrol the river", telephone="0457-1")
     report, _secret = make_report(town=town, description="A grey pipe discharges into the river.",
-                                  department="Environment Bureau", publication_allowed=True, published=True)
+                                  department_code="eeb", publication_allowed=True, published=True)
     db.session.flush()
     ids = {"outfall": "HZ-E01", "river": river.id, "town": town.id, "report": report.tracking_code}
     commit_and_forget()

@@ -1,4 +1,8 @@
 """The portal's tables, one module per aggregate; importing this package registers them all."""
+from portal.models.accounts import Account
+from portal.models.audit import AuditEntry
+from portal.models.calendar import CalendarDay
+from portal.models.departments import Department
 from portal.models.outbox import OutboxMessage
 from portal.models.places import RiverChief, Town, WaterBody
 from portal.models.reports import MeToo, Report, ReportPhoto, ReportUpdate
@@ -16,6 +20,7 @@ from portal.models.registry import (
 from portal.models.roster import DutyShift
 
 __all__ = [
+    "Account", "AuditEntry", "CalendarDay", "Department",
     "MeToo", "Report", "ReportPhoto", "ReportUpdate",
     "DischargeStandard", "DutyShift", "MonitoringSample", "OutboxMessage", "Outfall", "OutfallEvent", "OutfallPhoto",
     "RectificationPlan", "ResponsibleParty", "RiverChief", "StandardLimit", "StandardisationItem",

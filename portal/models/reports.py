@@ -35,7 +35,7 @@ class Report(db.Model):
     # Where the report went, and why (routing.Routing.reasons, one per line).
     town_id: Mapped[int | None] = mapped_column(ForeignKey("town.id"), index=True)
     water_body_id: Mapped[int | None] = mapped_column(ForeignKey("water_body.id"))
-    department: Mapped[str | None] = mapped_column(String(64))
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"), index=True)
     chief_id: Mapped[int | None] = mapped_column(ForeignKey("river_chief.id"))
     routing_reasons: Mapped[str | None] = mapped_column(Text)
 
@@ -49,10 +49,29 @@ class Report(db.Model):
     published: Mapped[bool] = mapped_column(default=False, index=True)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)  # REPORT_STATUSES
+    # How the report reached the portal: web, telephone (12345 forwards), walk_in, open311.
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)  # reports.workflow
     accept_due: Mapped[date | None] = mapped_column(Date)
     finish_due: Mapped[date | None] = mapped_column(Date)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The lifecycle, each set when the report first took that step (for deadlines and statistics).
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(String(24))  # workflow.REJECTION_REASONS
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    # One extension of the answer deadline (DOMAIN.md §4), its length and the reason told to the reporter.
+    extension_days: Mapped[int | None] = mapped_column()
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
+    # How far up the chain an overdue report has gone: 0 not escalated, 1 district chief and bureau.
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The description as the public sees it once staff have redacted it; None: not redacted.
+    public_description: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[int | None] = mapped_column()
     me_too_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -62,6 +81,9 @@ class Report(db.Model):
     town = relationship("Town")
     water_body = relationship("WaterBody")
     chief = relationship("RiverChief")
+    department = relationship("Department")
+    assignee = relationship("Account")
+    merged_into = relationship("Report", remote_side="Report.id")
     photos = relationship("ReportPhoto", back_populates="report", order_by="ReportPhoto.id",
                           cascade="all, delete-orphan")
     updates = relationship("ReportUpdate", back_populates="report",
@@ -88,7 +110,12 @@ class ReportPhoto(db.Model):
     height: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(String(64))
     # Photos are shown in public only with a published report, after staff review.
-    added_by: Mapped[str] = mapped_column(String(16), default="reporter")
+    added_by: Mapped[str] = mapped_column(String(16), default="reporter")  # reporter | staff
+    # Moderation: a hidden photo is never served in public; a redacted one is served from these keys
+    # (blurred copies) while the original stays in storage for the record, never served in public.
+    hidden: Mapped[bool] = mapped_column(default=False)
+    public_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    public_thumbnail_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     report = relationship("Report", back_populates="photos")
@@ -100,14 +127,16 @@ class ReportUpdate(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    kind: Mapped[str] = mapped_column(String(24))  # status | response | reporter_added | confirmed | reopened | rated
+    kind: Mapped[str] = mapped_column(String(24))  # reports.workflow.ENTRY_KINDS
     status: Mapped[str | None] = mapped_column(String(16))  # the status the report moved to, if it moved
     text: Mapped[str | None] = mapped_column(Text)
     # Whether anyone may read it on the public tracking page; what the reporter adds never is.
     public: Mapped[bool] = mapped_column(default=True)
     author: Mapped[str] = mapped_column(String(16), default="system")  # reporter | staff | system
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))  # the member of staff, if one
 
     report = relationship("Report", back_populates="updates")
+    actor = relationship("Account")
 
 
 class MeToo(db.Model):

@@ -200,9 +200,13 @@ REPORT_STATUSES = Vocabulary("report status", [
     Term("submitted", "待受理", "Received, awaiting acceptance"),
     Term("accepted", "已受理", "Accepted"),
     Term("rejected", "不予受理", "Not accepted"),
+    Term("assigned", "已交办", "Assigned"),
     Term("in_progress", "办理中", "Being handled"),
     Term("resolved", "已办结", "Answered"),
     Term("confirmed", "已确认解决", "Confirmed fixed by the reporter"),
     Term("reopened", "已重新打开", "Reopened by the reporter"),
+    Term("closed", "已结案", "Closed"),
+    Term("merged", "已合并", "Merged into another report"),
 ])
-OPEN_REPORT_STATUSES = frozenset({"submitted", "accepted", "in_progress", "reopened"})
+# Reports still waiting for the handlers (portal.reports.workflow moves them between statuses).
+OPEN_REPORT_STATUSES = frozenset({"submitted", "accepted", "assigned", "in_progress", "reopened"})

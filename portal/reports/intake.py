@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import notify
 from portal.extensions import db
-from portal.models import MeToo, Outfall, Report, ReportPhoto, ReportUpdate, Town
+from portal.models import Department, MeToo, Outfall, Report, ReportPhoto, ReportUpdate, Town
 from portal.models.types import utcnow
 from portal.photos import (
     CleanPhoto,
@@ -185,7 +185,7 @@ def submit(submission: Submission, *, now: datetime | None = None) -> tuple[Repo
         tracking_code=_unused_tracking_code(), secret_digest=secret_digest, category=submission.category,
         description=submission.description.strip(), observed_at=observed, latitude=lat, longitude=lon,
         location_source=source, address_text=(submission.address or "").strip() or None, outfall=outfall,
-        town_id=routing.town_id, water_body_id=routing.water_body_id, department=routing.department,
+        town_id=routing.town_id, water_body_id=routing.water_body_id, department_code=routing.department,
         chief_id=routing.chief_id, routing_reasons="\n".join(routing.reasons),
         reporter_name_sealed=None if anonymous else privacy.seal(submission.name),
         reporter_phone_sealed=None if anonymous else privacy.seal(submission.phone),
@@ -255,11 +255,12 @@ def _enqueue_notifications(report: Report) -> None:
     """
     town = db.session.get(Town, report.town_id) if report.town_id else None
     report.town = town
+    department = db.session.get(Department, report.department_code) if report.department_code else None
     town_name = town.name if town else "区生态环境局"
     where = (f"{report.latitude:.5f}, {report.longitude:.5f}" if report.latitude is not None
              else report.address_text or "")
     text = (f"新举报 {report.tracking_code}：{vocab.REPORT_CATEGORIES.label(report.category)}\n"
-            f"承办：{town_name} · {report.department}\n地点：{where}\n"
+            f"承办：{town_name} · {department.name if department else '待指定部门'}\n地点：{where}\n"
             f"受理期限：{report.accept_due:%Y-%m-%d}\n{report.description[:300]}\n{public_url(report)}")
     topic = f"report:{report.tracking_code}"
     for address in notification_recipients(report):

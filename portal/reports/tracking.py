@@ -35,6 +35,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal import departments
 from portal.extensions import db
 from portal.models import Report, ReportPhoto, ReportUpdate
 from portal.models.types import utcnow
@@ -295,7 +296,7 @@ def _notify_town(report: Report, what: str, lines: list[str]) -> None:
         "",
         *lines,
         "",
-        f"承办：{town}{'，' + report.department if report.department else ''}",
+        f"承办：{town}{'，' + report.department.name if report.department else ''}",
         f"当前状态：{REPORT_STATUSES.label(report.status)}",
         f"公开查询页：{public_url(report)}",
     ])
@@ -325,7 +326,7 @@ def public_view(report: Report, today: date | None = None) -> dict:
         "is_open": report.status in OPEN_REPORT_STATUSES,
         "submitted_at": report.created_at,
         "town": report.town.name if report.town is not None else None,
-        "department": report.department,
+        "department": departments.display(report.department),
         "accept_due": report.accept_due,
         "finish_due": report.finish_due,
         "accept_overdue": _overdue(report.accept_due, today) and report.status == "submitted",

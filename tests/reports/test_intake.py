@@ -92,7 +92,7 @@ def test_form_works_without_javascript_and_redirects_to_the_confirmation(app, cl
     confirmation = client.get(location).get_data(as_text=True)
     report = db.session.scalar(select(Report))
     assert report.tracking_code in confirmation and "/private/" in confirmation
-    assert report.town.name == "呼中镇" and report.routing_reasons and report.department
+    assert report.town.name == "呼中镇" and report.routing_reasons and report.department_code
     assert len(report.photos) == 2 and len(stored_files(app)) == 4  # images and thumbnails, none staged
     for photo in report.photos:
         stored = Image.open(io.BytesIO(storage_for(app).open(photo.storage_key)))

@@ -121,7 +121,7 @@ def test_public_page_marks_a_missed_deadline(client):
 
 
 def test_public_page_of_a_district_report(client):
-    report, _ = make_report(town=_DISTRICT, department=None)
+    report, _ = make_report(town=_DISTRICT, department_code=None)
     code = report.tracking_code
     commit_and_forget()
 

@@ -1,0 +1,108 @@
+"""Who may do what: the one access policy of the back office, the CLI and the API.
+
+``can(account, action, obj)`` answers every question; ``visible_reports(account)`` is the same rule
+as an SQL condition, so lists and counts show exactly the reports one may open. Object level: a
+report outside the account's scope is *not found* for them (404), not forbidden, so that its
+existence is not revealed across towns and departments.
+
+Roles: admin (the bureau, district administrator), town (one town's officer), chief (a river chief:
+their river and/or town, and reports routed to them on duty), department (one department's
+staff), auditor (read-only, everything, never a reporter's contact). Report steps and who may take
+them come from ``portal.reports.workflow``.
+"""
+from __future__ import annotations
+
+from sqlalchemy import false, or_, true
+
+from portal.models import Account, Report
+from portal.reports import workflow
+
+ROLES = ("admin", "town", "chief", "department", "auditor")
+ROLE_LABELS = {"admin": ("区级管理员（生态环境局）", "District administrator (bureau)"),
+               "town": ("镇级承办人员", "Town officer"), "chief": ("河长", "River chief"),
+               "department": ("部门承办人员", "Department staff"), "auditor": ("审计（只读）", "Auditor (read-only)")}
+EVERYONE = frozenset(ROLES)
+
+# Actions not about one report.
+GLOBAL_ACTIONS: dict[str, frozenset[str]] = {
+    "use_back_office": EVERYONE,
+    "view_reports": EVERYONE,
+    "export_reports": EVERYONE,  # their visible reports only, never the contact
+    "enter_report": workflow.HANDLERS,  # a telephone or walk-in report typed in by staff
+    "manage_accounts": frozenset({"admin"}),
+    "view_audit": frozenset({"admin", "auditor"}),
+    "view_outbox": frozenset({"admin", "auditor"}),
+    "retry_outbox": frozenset({"admin"}),
+    "manage_calendar": frozenset({"admin"}),
+    "manage_reply_templates": frozenset({"admin"}),
+}
+# Actions about one report, besides the workflow's steps.
+REPORT_READ_ACTIONS = {"view": EVERYONE}
+
+
+def can(account: Account | None, action: str, obj=None) -> bool:
+    """Whether this account may do ``action`` (to ``obj``, a Report, when given)."""
+    if account is None or not account.active or account.role not in ROLES:
+        return False
+    if obj is None:
+        roles = GLOBAL_ACTIONS.get(action)
+        if roles is None:
+            raise KeyError(f"unknown action: {action!r}")
+        return account.role in roles
+    if isinstance(obj, Report):
+        return _can_report(account, action, obj)
+    raise TypeError(f"no access rule for {type(obj).__name__}")
+
+
+def _can_report(account: Account, action: str, report: Report) -> bool:
+    if not sees_report(account, report):
+        return False
+    if action in REPORT_READ_ACTIONS:
+        return account.role in REPORT_READ_ACTIONS[action]
+    step = workflow.STEPS.get(action)
+    if step is None:
+        raise KeyError(f"unknown action: {action!r}")
+    return account.role in step.roles and report.status in step.sources
+
+
+def sees_report(account: Account, report: Report) -> bool:
+    """Whether the report is inside the account's scope (the Python twin of ``visible_reports``)."""
+    role = account.role
+    if role in ("admin", "auditor"):
+        return True
+    if report.assignee_id is not None and report.assignee_id == account.id:
+        return True
+    if role == "town":
+        return account.town_id is not None and report.town_id == account.town_id
+    if role == "department":
+        return account.department_code is not None and report.department_code == account.department_code
+    if role == "chief":
+        return ((account.town_id is not None and report.town_id == account.town_id)
+                or (account.water_body_id is not None and report.water_body_id == account.water_body_id)
+                or (account.chief_id is not None and report.chief_id == account.chief_id))
+    return False
+
+
+def visible_reports(account: Account | None):
+    """An SQL condition on Report: the reports this account may see (false for nobody)."""
+    if account is None or not account.active or account.role not in ROLES:
+        return false()
+    role = account.role
+    if role in ("admin", "auditor"):
+        return true()
+    mine = Report.assignee_id == account.id
+    if role == "town":
+        scope = Report.town_id == account.town_id if account.town_id is not None else false()
+    elif role == "department":
+        scope = Report.department_code == account.department_code if account.department_code else false()
+    else:  # chief
+        parts = [column == value for column, value in ((Report.town_id, account.town_id),
+                                                         (Report.water_body_id, account.water_body_id),
+                                                         (Report.chief_id, account.chief_id)) if value is not None]
+        scope = or_(*parts) if parts else false()
+    return or_(scope, mine)
+
+
+def sees_contact(account: Account | None, report: Report) -> bool:
+    """Whether the account may ask to see the reporter's contact (the handlers of this report)."""
+    return can(account, "view_contact", report)
