@@ -9,7 +9,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as portal_config
 from portal import security
-from portal.extensions import babel, csrf, db, limiter, migrate
+# ``db`` under another name: importing the submodule portal.db rebinds the package's own ``db``.
+from portal.extensions import babel, csrf, limiter, migrate
+from portal.extensions import db as database
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -43,8 +45,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     import portal.models  # noqa: F401  (registers the tables with the metadata)
 
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
+    database.init_app(app)
+    migrate.init_app(app, database, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
