@@ -10,9 +10,10 @@ from urllib.parse import quote
 from flask import Response, current_app, jsonify, request, send_file
 from flask_babel import gettext as _
 
+from portal import calendar
 from portal.api import bp
 from portal.extensions import db
-from portal.registry import open_data, queries
+from portal.registry import open_data
 from portal.registry.filters import OutfallFilter
 from portal.urls import external_url_maker
 
@@ -25,7 +26,7 @@ def outfalls_csv():
     outfall_filter = OutfallFilter.from_args(request.args)
     if outfall_filter.problems:
         return _bad_filter(outfall_filter)
-    chunks = open_data.stream_csv(outfall_filter, queries.today(), external_url_maker("public.outfall_detail", "code"), db.engine)
+    chunks = open_data.stream_csv(outfall_filter, calendar.today(), external_url_maker("public.outfall_detail", "code"), db.engine)
     return _as_attachment(Response(chunks, mimetype="text/csv"), "csv")
 
 
@@ -35,7 +36,7 @@ def outfalls_xlsx():
     outfall_filter = OutfallFilter.from_args(request.args)
     if outfall_filter.problems:
         return _bad_filter(outfall_filter)
-    batches = open_data.records(outfall_filter, queries.today(), external_url_maker("public.outfall_detail", "code"))
+    batches = open_data.records(outfall_filter, calendar.today(), external_url_maker("public.outfall_detail", "code"))
     handle = open_data.write_xlsx(batches)
     # send_file streams the file in blocks and closes it afterwards, which removes it.
     response = send_file(handle, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name="outfalls.xlsx")
@@ -44,7 +45,7 @@ def outfalls_xlsx():
 
 def _as_attachment(response: Response, extension: str) -> Response:
     """Name the download by district and date, in Chinese with an ASCII fallback (RFC 6266/5987)."""
-    day = queries.today().isoformat()
+    day = calendar.today().isoformat()
     name = f"{current_app.config['DISTRICT_NAME']}入河排污口-{day}.{extension}"
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"outfalls-{day}.{extension}\"; filename*=UTF-8''{quote(name, safe='')}"

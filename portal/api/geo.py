@@ -12,10 +12,11 @@ from flask import Response, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal import calendar
 from portal.api import bp, error_response
 from portal.extensions import db
 from portal.models import Town, WaterBody
-from portal.registry import locations, queries
+from portal.registry import locations
 from portal.registry import vocabulary as vocab
 from portal.registry.filters import OutfallFilter
 from portal.urls import external_url_maker
@@ -32,7 +33,7 @@ def outfalls_geojson():
     if outfall_filter.problems:
         return error_response(400, [_("参数无效：%(problem)s", problem=problem)
                                     for problem in outfall_filter.problems])
-    rows = locations.located_outfalls(outfall_filter, queries.today())
+    rows = locations.located_outfalls(outfall_filter, calendar.today())
     body = '{"type":"FeatureCollection","features":[' + ",".join(_outfall_features(rows)) + "]}"
     return _geojson_response(body, OUTFALLS_MAX_AGE)
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from portal import calendar
 from portal.api import bp
 from portal.api.geo import _geojson_response
-from portal.registry import queries
 from portal.reports import tracking
 
 REPORTS_MAX_AGE = 60  # seconds
@@ -21,7 +21,7 @@ REPORTS_MAX_AGE = 60  # seconds
 @bp.get("/reports.geojson")
 def reports_geojson():
     """Every published report with a position, newest first."""
-    today = queries.today()
+    today = calendar.today()
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     features = []
     for report in tracking.located_published_reports():

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
 
+from portal import calendar
 from portal.models import OutfallEvent
 from portal.public import bp
-from portal.registry import changes, queries, statistics
+from portal.registry import changes, statistics
 from portal.registry import vocabulary as vocab
 from portal.registry.filters import OutfallFilter
 from portal.templating import format_date
@@ -44,7 +45,7 @@ def feed():
     read are ignored, as on the list.
     """
     outfall_filter = OutfallFilter.from_args(request.args)
-    events = changes.recent_changes(outfall_filter, queries.today(), FEED_LIMIT)
+    events = changes.recent_changes(outfall_filter, calendar.today(), FEED_LIMIT)
     authority = _tag_authority()
     entries = [_entry(event, authority) for event in events]
     newest = events[0].occurred_at if events else statistics.last_changed()

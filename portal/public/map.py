@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
 
+from portal import calendar
 from portal.public import bp
 from portal.registry import locations, queries
 from portal.registry import vocabulary as vocab
@@ -59,7 +60,7 @@ def home():
         "public/map.html",
         filter=outfall_filter,
         choices=queries.filter_choices(),
-        summary=locations.map_summary(outfall_filter, queries.today()),
+        summary=locations.map_summary(outfall_filter, calendar.today()),
         basemap=current_app.config["BASEMAP"],
         basemap_layers=basemap_layers(current_app.config),
         centre=DISTRICT_CENTRE,

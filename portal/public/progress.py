@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from flask import current_app, render_template
 
+from portal import calendar
 from portal.public import bp
 from portal.public import progress_charts as charts
-from portal.registry import open_data, queries, statistics
+from portal.registry import open_data, statistics
 from portal.registry import vocabulary as vocab
 
 
 @bp.get("/progress")
 def progress():
     """The rectification campaign in figures, every figure linked to the outfalls it counts."""
-    stats = statistics.progress(queries.today())
+    stats = statistics.progress(calendar.today())
     return render_template("public/progress.html", stats=stats, charts=_charts(stats))
 
 

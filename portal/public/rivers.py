@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import abort, render_template
 
+from portal import calendar
 from portal.public import bp
 from portal.registry import queries
 
@@ -22,4 +23,4 @@ def river(water_body_id: int):
     chiefs = sorted(water.chiefs, key=lambda c: (c.level_rank, c.town.name if c.town else "", c.id))
     outfalls = sorted(water.outfalls, key=lambda o: o.code)
     return render_template("public/river.html", water=water, chiefs=chiefs, outfalls=outfalls,
-                           today=queries.today())
+                           today=calendar.today())

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, render_template, request
 
+from portal import calendar
 from portal.photos import storage_for
 from portal.public import bp, outfall_record
 from portal.registry import monitoring, queries, record
@@ -23,7 +24,7 @@ def outfall_list():
                                       per_page=current_app.config["OUTFALLS_PER_PAGE"])
     return render_template("public/outfall_list.html", pagination=pagination, filter=outfall_filter,
                            search=outfall_filter.search, sort=sort, choices=queries.filter_choices(),
-                           today=queries.today())
+                           today=calendar.today())
 
 
 @bp.get("/outfalls/<code>")
@@ -33,7 +34,7 @@ def outfall_detail(code: str):
     if outfall is None:
         abort(404)
     zone = ZoneInfo(current_app.config["TIMEZONE"])
-    today = queries.today()
+    today = calendar.today()
     matrix = monitoring.sample_matrix(outfall.samples, zone)
     return render_template(
         "public/outfall_detail.html", outfall=outfall, today=today, matrix=matrix,

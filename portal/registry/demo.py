@@ -19,6 +19,7 @@ from shapely.geometry import Point, shape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal import calendar
 from portal.extensions import db
 from portal.models import (
     DischargeStandard,
@@ -33,7 +34,6 @@ from portal.models import (
     WaterBody,
 )
 from portal.registry import vocabulary
-from portal.registry.queries import today
 
 SOURCE = "演示数据"
 SUFFIX = "（演示）"
@@ -261,7 +261,7 @@ def seed() -> dict | None:
         )
     rng = random.Random(RANDOM_SEED)
     try:
-        summary = _fill(rng, today())
+        summary = _fill(rng, calendar.today())
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -12,12 +12,12 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal import calendar
 from portal.extensions import db
 from portal.models import Outfall, RectificationPlan
 from portal.registry.ledger_format import EXPORT_COLUMNS as COLUMNS
 from portal.registry.ledger_format import set_text_cell
 from portal.registry.ledger_mapping import ledger_values
-from portal.registry.queries import today
 
 HEADER_ROW = 3  # rows 1–2 carry the title and the filing line, as the bureau's own ledgers do
 
@@ -56,7 +56,7 @@ def build_workbook(rows, title: str | None = None) -> Workbook:
     last = len(COLUMNS)
     district = current_app.config["DISTRICT_NAME"]
     sheet.cell(1, 1, title or f"{district}入河排污口排查整治台账")
-    sheet.cell(2, 1, f"导出日期：{today():%Y年%m月%d日}")
+    sheet.cell(2, 1, f"导出日期：{calendar.today():%Y年%m月%d日}")
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last)
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=last)
     sheet.cell(1, 1).font = Font(bold=True, size=14)

@@ -1,13 +1,12 @@
 """Read-side queries of the registry, shaped so that pages never load row by row (no N+1)."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import current_app
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal import calendar
 from portal.extensions import db
 from portal.models import (
     MonitoringSample,
@@ -24,8 +23,8 @@ from portal.registry.filters import OutfallFilter
 
 
 def today() -> date:
-    """Today's date in the district, which decides what is overdue."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    """Today's date in the district: kept for portal/reports until it calls portal.calendar itself."""
+    return calendar.today()
 
 
 SORT_KEYS = ("code", "name", "town", "type", "deadline", "status")
@@ -35,7 +34,7 @@ def outfall_page(outfall_filter: OutfallFilter | None = None, sort: str = "code"
                  per_page: int = 50):
     """One page of the outfalls a filter lets through, sorted by a ``SORT_KEYS`` key (``-key``: descending)."""
     outfall_filter = outfall_filter or OutfallFilter()
-    query = outfall_filter.apply(select(Outfall), today()).options(
+    query = outfall_filter.apply(select(Outfall), calendar.today()).options(
         joinedload(Outfall.town), joinedload(Outfall.water_body), selectinload(Outfall.plans),
     )
     key = sort.lstrip("-")
