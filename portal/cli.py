@@ -195,8 +195,46 @@ def sweep_photos_command(older_than_hours: int):
     click.echo(f"已归位 {len(sweep.recovered)} 个，已删除 {len(sweep.deleted)} 个暂存文件。")
 
 
+@click.command("import-holidays")
+@click.argument("path", required=False, type=click.Path(path_type=Path))  # read_notice says what is wrong
+@click.option("--dry-run", is_flag=True, help="只检查文件并报告各年的天数，不写入数据库。")
+def import_holidays_command(path: Path | None, dry_run: bool):
+    """导入国务院节假日安排（CSV：date,kind,name；默认 instance/holidays.csv），文件中的每一年整年替换。"""
+    from flask import current_app
+
+    from portal import audit, holiday_notice
+    from portal.db import transaction
+    from portal.extensions import db
+
+    path = path or Path(current_app.instance_path) / "holidays.csv"
+    try:
+        notice = holiday_notice.read_notice(path)
+    except holiday_notice.NoticeRejected as rejected:
+        click.echo(rejected.report(), err=True)
+        sys.exit(1)
+    try:
+        if dry_run:
+            summaries = holiday_notice.summarise(notice)
+            db.session.rollback()  # a dry run only read: end its transaction without writing anything
+        else:
+            with transaction():
+                summaries = holiday_notice.store(notice)
+                holidays, workdays = notice.count()
+                audit.record(audit.CLI_ACTOR, "calendar_imported", label=notice.source[:64] or None,
+                             detail={"years": notice.years, "holidays": holidays, "workdays": workdays})
+    except Exception as error:  # the database, most likely: one line, not a traceback
+        _fail(f"节假日文件 {path} 未导入，数据库未作任何更改", error)
+    for summary in summaries:
+        click.echo(summary.line())
+    if dry_run:
+        click.echo("试运行（dry run）：以上为将导入的内容，数据库未作任何更改。")
+    else:
+        click.echo(f"已导入节假日安排：{'、'.join(map(str, notice.years))} 年（imported）。")
+
+
 def init_app(app):
     """Attach the registry's commands to the app's CLI (and so to `portal` and `flask`)."""
     for command in (seed_demo_command, import_ledger_command, export_ledger_command, import_areas_command,
-                    send_notifications_command, import_roster_command, sweep_photos_command):
+                    send_notifications_command, import_roster_command, sweep_photos_command,
+                    import_holidays_command):
         app.cli.add_command(command)
