@@ -1,6 +1,6 @@
 """Tracking: the public status page, the reporter's private page, and the published reports.
 
-Views parse the request, call one function of ``portal.reports.tracking``, and render or redirect;
+Views parse the request, call one function of ``portal.reports`` (queries, visibility, reporter_actions), and render or redirect;
 who may see what is decided there. The private page's address carries the secret, so its responses
 are never cached and never send a Referer.
 """
@@ -19,14 +19,16 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from portal import calendar
 from portal import photos as photo_pipeline
 from portal.citizen.blueprint import bp, refusal_page
 from portal.citizen.tracking_forms import AddInformationForm, ConfirmForm, RateForm, ReopenForm
 from portal.citizen.uploads import read_uploads
 from portal.extensions import limiter
-from portal.registry import queries
 from portal.registry.filters import page_number
-from portal.reports import intake, tracking
+from portal.db import transaction
+from portal.reports import accountability, intake, reporter_actions, visibility
+from portal.reports.queries import find_by_code, find_private
 
 REPORTS_PER_PAGE = 50
 PUBLIC_PHOTO_MAX_AGE = 300  # seconds: a report taken off the public list stops showing its photos soon
@@ -48,29 +50,36 @@ reporter_action_limit = limiter.shared_limit(_reporter_action_limit, scope="repo
 
 @bp.get("")
 def report_list():
-    """The published reports, newest first, with a tracking-code lookup (``?code=``)."""
+    """The published reports, newest first, with a tracking-code lookup (``?code=``).
+
+    ``town``, ``department``, ``period`` and ``measure`` narrow the list to the published reports a
+    figure of /progress counts; a value that cannot be read is dropped and named on the page (400).
+    """
     code = request.args.get("code")
     lookup_failed = False
     if code is not None:
-        report = tracking.find_by_code(code)
+        report = find_by_code(code)
         if report is not None:
             return redirect(url_for(".track", code=report.tracking_code), 303)
         lookup_failed = True
+    today = calendar.today()
+    report_filter = accountability.parse_filter(request.args, today)
     page = page_number(request.args.get("page"))
-    pagination = tracking.published_reports(page=page, per_page=REPORTS_PER_PAGE)
+    pagination = accountability.published_reports(report_filter, today, page=page, per_page=REPORTS_PER_PAGE)
+    status = 400 if report_filter.problems else 200
     return render_template("reports/list.html", pagination=pagination, code=code or "",
-                           lookup_failed=lookup_failed)
+                           lookup_failed=lookup_failed, report_filter=report_filter), status
 
 
 @bp.get("/<code>")
 def track(code: str):
     """A report's public status page: timeline, handling town and department, deadlines; nothing personal."""
-    report = tracking.find_by_code(code)
+    report = find_by_code(code)
     if report is None:
         abort(404)
     if code != report.tracking_code:
         return redirect(url_for(".track", code=report.tracking_code), 301)
-    response = make_response(render_template("reports/track.html", report=tracking.public_view(report)))
+    response = make_response(render_template("reports/track.html", report=visibility.public_view(report)))
     if not report.published:
         response.headers["X-Robots-Tag"] = "noindex"  # reachable by its code, not meant for search engines
     return response
@@ -79,11 +88,11 @@ def track(code: str):
 @bp.get("/<code>/photos/<int:photo_id>")
 def public_photo(code: str, photo_id: int):
     """A photo of a published report (``?thumb=1`` for its thumbnail); 404 for any other."""
-    report = tracking.find_by_code(code)
-    photo = report and tracking.photo_of(report, photo_id, private=False)
+    report = find_by_code(code)
+    photo = report and visibility.photo_of(report, photo_id, private=False)
     if not photo:
         abort(404)
-    response = _photo_response(photo)
+    response = _photo_response(photo, private=False)
     response.cache_control.public = True
     response.cache_control.max_age = PUBLIC_PHOTO_MAX_AGE
     return response
@@ -98,10 +107,10 @@ def private(code: str, secret: str):
 @bp.get("/<code>/private/<secret>/photos/<int:photo_id>")
 def private_photo(code: str, secret: str, photo_id: int):
     """Any photo of the reporter's own report (``?thumb=1`` for its thumbnail)."""
-    photo = tracking.photo_of(_private_report(code, secret), photo_id, private=True)
+    photo = visibility.photo_of(_private_report(code, secret), photo_id, private=True)
     if photo is None:
         abort(404)
-    return _photo_response(photo)
+    return _photo_response(photo, private=True)
 
 
 @bp.post("/<code>/private/<secret>/information")
@@ -117,8 +126,10 @@ def add_information(code: str, secret: str):
     if problems:
         return _refused(report, secret, form, "information", problems)
     try:
-        tracking.add_information(report, form.text.data, cleaned, storage=photo_pipeline.storage_for(current_app))
-    except tracking.ReportActionRefused as refusal:
+        with transaction():
+            reporter_actions.add_information(report, form.text.data, cleaned,
+                                             storage=photo_pipeline.storage_for(current_app))
+    except reporter_actions.ReportActionRefused as refusal:
         return _refused(report, secret, form, "information", [refusal.message])
     flash(_("已收到您补充的信息，已转给承办单位。"), "success")
     return _back(code, secret)
@@ -128,7 +139,7 @@ def add_information(code: str, secret: str):
 @reporter_action_limit
 def confirm_fixed(code: str, secret: str):
     """The reporter confirms the problem is fixed."""
-    return _reporter_action(code, secret, "confirm", ConfirmForm, lambda report, form: tracking.confirm_fixed(report),
+    return _reporter_action(code, secret, "confirm", ConfirmForm, lambda report, form: reporter_actions.confirm_fixed(report),
                             _("感谢您的确认。这份举报已标记为问题已解决。"))
 
 
@@ -137,7 +148,7 @@ def confirm_fixed(code: str, secret: str):
 def reopen(code: str, secret: str):
     """The reporter reopens the report, with the reason."""
     return _reporter_action(code, secret, "reopen", ReopenForm,
-                            lambda report, form: tracking.reopen(report, form.reason.data),
+                            lambda report, form: reporter_actions.reopen(report, form.reason.data),
                             _("举报已重新打开，承办单位会继续办理。"))
 
 
@@ -146,7 +157,7 @@ def reopen(code: str, secret: str):
 def rate(code: str, secret: str):
     """The reporter rates the handling."""
     return _reporter_action(code, secret, "rate", RateForm,
-                            lambda report, form: tracking.rate(report, form.stars.data, form.comment.data),
+                            lambda report, form: reporter_actions.rate(report, form.stars.data, form.comment.data),
                             _("感谢您的评价。"))
 
 
@@ -160,8 +171,9 @@ def _reporter_action(code: str, secret: str, name: str, form_class, action, than
     if not form.validate_on_submit():
         return _refused(report, secret, form, name)
     try:
-        action(report, form)
-    except tracking.ReportActionRefused as refusal:
+        with transaction():
+            action(report, form)
+    except reporter_actions.ReportActionRefused as refusal:
         return _refused(report, secret, form, name, [refusal.message])
     flash(thanks, "success")
     return _back(code, secret)
@@ -199,7 +211,7 @@ def refused_on_private_page(message: str, status: int):
     None when the private link is wrong (the report form answers instead)."""
     args = request.view_args or {}
     secret = args.get("secret", "")
-    report = tracking.find_private(args.get("code", ""), secret)
+    report = find_private(args.get("code", ""), secret)
     if report is None:
         return None
     name, form_class = ACTION_FORMS[request.endpoint]
@@ -212,7 +224,7 @@ def refused_on_private_page(message: str, status: int):
 
 def _private_report(code: str, secret: str):
     """The report this private link opens, or 404 (a wrong secret looks like no report at all)."""
-    report = tracking.find_private(code, secret)
+    report = find_private(code, secret)
     if report is None:
         abort(404)
     return report
@@ -226,7 +238,7 @@ def _private_page(report, secret: str, forms: dict | None = None, problems: list
     forms.setdefault("confirm", ConfirmForm(formdata=None))
     forms.setdefault("reopen", ReopenForm(formdata=None))
     forms.setdefault("rate", RateForm(formdata=None))
-    html = render_template("reports/private.html", report=tracking.private_view(report, queries.today()),
+    html = render_template("reports/private.html", report=visibility.private_view(report, calendar.today()),
                            secret=secret, forms=forms, problems=problems or [], failed=failed)
     return html, status
 
@@ -242,9 +254,11 @@ def _back(code: str, secret: str):
     return redirect(url_for(".private", code=code, secret=secret), 303)
 
 
-def _photo_response(photo) -> Response:
-    """The photo's cleaned JPEG (or ``?thumb=1`` its thumbnail) from the photo storage."""
-    key = photo.thumbnail_key if request.args.get("thumb") == "1" else photo.storage_key
+def _photo_response(photo, *, private: bool) -> Response:
+    """The photo's cleaned JPEG (or ``?thumb=1`` its thumbnail) from the photo storage: for the public,
+    the redacted copy where staff made one."""
+    image, thumbnail = visibility.served_keys(photo, private=private)
+    key = thumbnail if request.args.get("thumb") == "1" else image
     try:
         data = photo_pipeline.storage_for(current_app).open(key)
     except (FileNotFoundError, ValueError):

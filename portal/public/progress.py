@@ -1,20 +1,28 @@
-"""/progress for the press: totals, shares finished, overdue per town, completions per month; and /data."""
+"""/progress for the press: totals, shares finished, overdue per town, completions per month, complaints; /data."""
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 
 from portal import calendar
 from portal.public import bp
 from portal.public import progress_charts as charts
 from portal.registry import open_data, statistics
 from portal.registry import vocabulary as vocab
+from portal.reports import accountability
 
 
 @bp.get("/progress")
 def progress():
-    """The rectification campaign in figures, every figure linked to the outfalls it counts."""
-    stats = statistics.progress(calendar.today())
-    return render_template("public/progress.html", stats=stats, charts=_charts(stats))
+    """The rectification campaign and the handling of complaints in figures, each linked to what it counts.
+
+    ``?period=`` chooses the complaints' period (``12m`` or a year); anything else means the default.
+    """
+    today = calendar.today()
+    stats = statistics.progress(today)
+    period = accountability.period_from_key(request.args.get("period"), today) or \
+        accountability.last_twelve_months(today)
+    complaints = accountability.figures(period, today)
+    return render_template("public/progress.html", stats=stats, charts=_charts(stats), complaints=complaints)
 
 
 @bp.get("/data")

@@ -1,0 +1,410 @@
+"""Accountability in public: how each town and department handles complaints, and the reports behind it.
+
+For a period (the last 12 months, or a calendar year) and each town and department, /progress shows:
+reports received, accepted in time, answered in time, the median working days to an answer, reports
+overdue now and the reporters' satisfaction. Every figure counts every report (published or not);
+each links to ``/reports`` with a ``ReportFilter`` that lists the *published* ones among them, through
+the same SQL conditions, so a list never contains a report its figure does not count.
+
+Definitions (the page explains them in plain words):
+
+* received: created in the period (any channel), except duplicates merged into another report;
+* accepted in time / late: accepted, on a district date on or before / after ``accept_due``;
+  the share is of the reports received (a report not accepted, or not yet, is not "in time");
+* answered in time / late: accepted and answered, on a district date on or before / after
+  ``finish_due`` (which includes any extension); the share is of the accepted reports;
+* median working days from the district date of receipt to that of the answer (``portal.calendar``);
+* overdue now: still open past ``accept_due`` (awaiting acceptance) or ``finish_due`` (being
+  handled), counted at the given ``today``;
+* satisfaction: the mean of the reporters' ratings (1–5), and how many rated.
+
+A row shows its figures only when it received at least ``ACCOUNTABILITY_MIN_REPORTS`` reports in the
+period, so one fast answer cannot top a table. Queries are a few GROUP BYs, whatever the number of
+reports, and run on SQLite and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Date, and_, case, cast, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal import calendar, departments
+from portal.extensions import db
+from portal.models import Report, Town
+from portal.registry.filters import parse_id
+from portal.reports.workflow import BEING_HANDLED
+
+# What a figure counts, as written in a /reports link (``measure=``).
+MEASURES = ("received", "accepted_in_time", "accepted_late", "answered_in_time", "answered_late", "answered",
+            "overdue", "rated")
+DISTRICT = "district"  # ``town=district``: the reports no town handles (区级)
+LAST_12_MONTHS = "12m"
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # years a ``period=`` may name: beyond them no report can exist
+
+
+# -- periods ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Period:
+    """A span of district dates, both ends included: the last 12 months (``12m``) or a calendar year."""
+
+    key: str
+    start: date
+    end: date
+
+    @property
+    def year(self) -> int | None:
+        """The calendar year, or None for the last 12 months."""
+        return None if self.key == LAST_12_MONTHS else self.start.year
+
+
+def last_twelve_months(today: date) -> Period:
+    """The 12 months up to and including ``today`` (from the day after the same date a year ago)."""
+    try:
+        year_ago = today.replace(year=today.year - 1)
+    except ValueError:  # 29 February: a year ago there was none
+        year_ago = today.replace(year=today.year - 1, day=28)
+    return Period(LAST_12_MONTHS, year_ago + timedelta(days=1), today)
+
+
+def year_period(year: int) -> Period:
+    """One calendar year."""
+    return Period(str(year), date(year, 1, 1), date(year, 12, 31))
+
+
+def period_from_key(key: str | None, today: date) -> Period | None:
+    """The period a ``?period=`` names (``12m`` or a year such as ``2026``), or None for anything else."""
+    if key == LAST_12_MONTHS:
+        return last_twelve_months(today)
+    if key and len(key) == 4 and key.isascii() and key.isdigit() and FIRST_YEAR <= int(key) <= LAST_YEAR:
+        return year_period(int(key))
+    return None
+
+
+def periods(today: date) -> list[Period]:
+    """The periods a visitor may choose: the last 12 months, then each year that has reports, newest first."""
+    first, last = db.session.execute(
+        select(func.min(Report.created_at), func.max(Report.created_at)).where(Report.status != "merged")
+    ).one()
+    choices = [last_twelve_months(today)]
+    if first is None:
+        return choices
+    years = [year for year in range(_district_date(last).year, _district_date(first).year - 1, -1)
+             if FIRST_YEAR <= year <= LAST_YEAR]
+    # One query tells which of those years have reports (a year without any is not offered).
+    counted = db.session.execute(select(*(
+        func.coalesce(func.sum(case((_in_period(year_period(year)), 1), else_=0)), 0) for year in years
+    )).where(Report.status != "merged")).one() if years else ()
+    return choices + [year_period(year) for year, count in zip(years, counted) if count]
+
+
+# -- SQL conditions -----------------------------------------------------------------------------------
+
+def _zone() -> ZoneInfo:
+    """The district's time zone (``TIMEZONE``)."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _district_date(moment: datetime) -> date:
+    """The district's date of an instant."""
+    return moment.astimezone(_zone()).date()
+
+
+def _instant(day: date) -> datetime:
+    """The instant the district's ``day`` begins."""
+    return datetime.combine(day, time(0), tzinfo=_zone()).astimezone(timezone.utc)
+
+
+def _local_date(column):
+    """SQL: the district's date of a stored instant (stored as naive UTC).
+
+    PostgreSQL converts with its own time-zone database; SQLite has none, so it adds the zone's
+    current offset, which is exact for a zone without daylight saving time (Asia/Shanghai).
+    """
+    zone = current_app.config["TIMEZONE"]
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone(zone, func.timezone("UTC", column)), Date)
+    offset = _zone().utcoffset(datetime.now()) or timedelta(0)
+    return func.date(column, f"{int(offset.total_seconds() // 60):+d} minutes")
+
+
+def _in_period(period: Period):
+    """Created on a district date inside the period."""
+    return and_(Report.created_at >= _instant(period.start),
+                Report.created_at < _instant(period.end + timedelta(days=1)))
+
+
+def _received(period: Period | None):
+    """Received in the period (any time without one); a duplicate merged into another is not counted twice."""
+    not_merged = Report.status != "merged"
+    return not_merged if period is None else and_(not_merged, _in_period(period))
+
+
+def _conditions(today: date) -> dict:
+    """SQL for each measure, among received reports (``received`` itself is then always true)."""
+    accepted = Report.accepted_at.is_not(None)
+    answered = and_(accepted, Report.answered_at.is_not(None))
+    accepted_on, answered_on = _local_date(Report.accepted_at), _local_date(Report.answered_at)
+    return {
+        "received": Report.id.is_not(None),
+        "accepted": accepted,
+        # A report without a deadline cannot be late.
+        "accepted_in_time": and_(accepted, or_(Report.accept_due.is_(None), accepted_on <= Report.accept_due)),
+        "accepted_late": and_(accepted, Report.accept_due.is_not(None), accepted_on > Report.accept_due),
+        "answered": answered,
+        "answered_in_time": and_(answered, or_(Report.finish_due.is_(None), answered_on <= Report.finish_due)),
+        "answered_late": and_(answered, Report.finish_due.is_not(None), answered_on > Report.finish_due),
+        "overdue": or_(
+            and_(Report.status == "submitted", Report.accept_due.is_not(None), Report.accept_due < today),
+            and_(Report.status.in_(BEING_HANDLED), Report.finish_due.is_not(None), Report.finish_due < today),
+        ),
+        "rated": Report.rating.is_not(None),
+    }
+
+
+# -- the filter of /reports ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Which published reports a /reports link lists: a town (or the district), a department, a period, a measure.
+
+    ``problems`` holds the parameters that could not be read (``(name, value)``): they are dropped, and
+    the page says so. ``town_name`` and ``department_name`` are for showing the active filters.
+    """
+
+    town: int | str | None = None  # a town's id, DISTRICT, or None for any
+    department: str | None = None
+    period: Period | None = None
+    measure: str | None = None
+    town_name: str = field(default="", compare=False)
+    department_name: str = field(default="", compare=False)
+    problems: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def to_args(self) -> dict[str, str]:
+        """URL parameters that give this filter back (for links and pagination)."""
+        args = {}
+        if self.town is not None:
+            args["town"] = str(self.town)
+        if self.department:
+            args["department"] = self.department
+        if self.period:
+            args["period"] = self.period.key
+        if self.measure:
+            args["measure"] = self.measure
+        return args
+
+    def without(self, name: str) -> dict[str, str]:
+        """The parameters of this filter less one of them (a "remove this filter" link)."""
+        return {key: value for key, value in self.to_args().items() if key != name}
+
+    def but(self, **changes) -> ReportFilter:
+        """This filter with some fields changed."""
+        return replace(self, **changes)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether every published report passes."""
+        return not self.to_args()
+
+    def conditions(self, today: date) -> list:
+        """SQL conditions on Report for this filter (publication aside)."""
+        found = []
+        if self.town == DISTRICT:
+            found.append(Report.town_id.is_(None))
+        elif self.town is not None:
+            found.append(Report.town_id == self.town)
+        if self.department:
+            found.append(Report.department_code == self.department)
+        if self.measure:
+            found += [_received(self.period), _conditions(today)[self.measure]]
+        elif self.period:
+            found.append(_in_period(self.period))
+        return found
+
+
+def parse_filter(args, today: date) -> ReportFilter:
+    """Read a ReportFilter from request arguments; unreadable values are dropped and noted in ``problems``."""
+    problems = []
+    values: dict = {}
+
+    def given(name: str) -> str:
+        return (args.get(name) or "").strip()
+
+    town = given("town")
+    if town == DISTRICT:
+        values["town"] = DISTRICT
+    elif town:
+        number = parse_id(town)
+        record = db.session.get(Town, number) if number is not None else None
+        if record is None:
+            problems.append(("town", town))
+        else:
+            values.update(town=record.id, town_name=record.name)
+    code = given("department")
+    if code:
+        department = departments.by_code(code) if len(code) <= 40 else None
+        if department is None:
+            problems.append(("department", code))
+        else:
+            values.update(department=department.code, department_name=departments.display(department))
+    key = given("period")
+    if key:
+        period = period_from_key(key, today)
+        if period is None:
+            problems.append(("period", key))
+        values["period"] = period
+    measure = given("measure")
+    if measure:
+        if measure in MEASURES:
+            values["measure"] = measure
+        else:
+            problems.append(("measure", measure))
+    # Shown back on the page: keep it short and printable.
+    problems = [(name, "".join(ch for ch in value if ch.isprintable())[:40]) for name, value in problems]
+    return ReportFilter(**values, problems=tuple(problems))
+
+
+def published_reports(report_filter: ReportFilter, today: date, page: int = 1, per_page: int = 50):
+    """A page of the published reports a filter lets through, newest first (a Flask-SQLAlchemy pagination).
+
+    Unpublished reports are never listed, whatever the filter: the figures count them, the list cannot.
+    """
+    query = (select(Report).where(Report.published.is_(True), *report_filter.conditions(today))
+             .options(selectinload(Report.town)).order_by(Report.created_at.desc(), Report.id.desc()))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+# -- the figures --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Figures:
+    """One row's counts for a period."""
+
+    received: int = 0
+    accepted: int = 0
+    accepted_in_time: int = 0
+    accepted_late: int = 0
+    answered: int = 0
+    answered_in_time: int = 0
+    answered_late: int = 0
+    overdue: int = 0
+    rated: int = 0
+    rating_mean: float | None = None
+    median_working_days: float | None = None
+
+    @property
+    def accepted_share(self) -> float | None:
+        """Per cent of the reports received that were accepted by their deadline."""
+        return 100 * self.accepted_in_time / self.received if self.received else None
+
+    @property
+    def answered_share(self) -> float | None:
+        """Per cent of the accepted reports that were answered by their deadline."""
+        return 100 * self.answered_in_time / self.accepted if self.accepted else None
+
+
+@dataclass(frozen=True)
+class Row:
+    """A town, the district (区级), a department or the whole district, with its figures and list filter."""
+
+    kind: str  # town | district | department | total
+    name: str  # "" for the district and the total: the page names them in the visitor's language
+    figures: Figures
+    filter: ReportFilter  # its reports in the period; ``link(measure)`` adds what a figure counts
+    ranked: bool  # enough reports to show figures
+
+    def link(self, measure: str) -> dict[str, str]:
+        """The /reports parameters listing the published reports one of this row's figures counts."""
+        return self.filter.but(measure=measure).to_args()
+
+
+@dataclass(frozen=True)
+class Accountability:
+    """Everything the complaints section of /progress shows, counted on ``today`` for ``period``."""
+
+    today: date
+    period: Period
+    periods: list[Period]
+    minimum: int
+    by_town: list[Row]
+    by_department: list[Row]
+    total: Row
+
+
+_COUNTED = ("received", "accepted", "accepted_in_time", "accepted_late", "answered", "answered_in_time",
+            "answered_late", "overdue", "rated")
+
+
+def figures(period: Period, today: date) -> Accountability:
+    """Count complaints per town and per department for ``period``, overdue as of ``today``."""
+    minimum = current_app.config["ACCOUNTABILITY_MIN_REPORTS"]
+    by_town = _grouped(Report.town_id, period, today)
+    by_department = _grouped(Report.department_code, period, today)
+    total = _grouped(None, period, today).get(None, {})
+    medians = _median_working_days(period)
+
+    def row(kind, name, counts, median, report_filter):
+        numbers = Figures(**counts, median_working_days=median)
+        return Row(kind, name, numbers, report_filter, numbers.received >= minimum)
+
+    base = ReportFilter(period=period)
+    towns = sorted(db.session.execute(select(Town.id, Town.name)).all(), key=lambda town: town.name)
+    town_rows = [row("town", name, by_town.get(town_id, {}), medians["town"].get(town_id),
+                     base.but(town=town_id, town_name=name)) for town_id, name in towns]
+    town_rows.append(row("district", "", by_town.get(None, {}), medians["town"].get(None),
+                         base.but(town=DISTRICT)))
+    shown = [d for d in departments.every() if d.handles_reports or d.code in by_department]
+    department_rows = sorted(
+        (row("department", departments.display(d), by_department.get(d.code, {}),
+             medians["department"].get(d.code), base.but(department=d.code, department_name=departments.display(d)))
+         for d in shown),
+        key=lambda r: r.name,
+    )
+    return Accountability(
+        today=today, period=period, periods=periods(today), minimum=minimum, by_town=town_rows,
+        by_department=department_rows, total=row("total", "", total, medians["total"].get(None), base),
+    )
+
+
+def _grouped(column, period: Period, today: date) -> dict:
+    """Per value of ``column`` (or one group for None), every count and the mean rating: one GROUP BY."""
+    conditions = _conditions(today)
+    sums = [func.coalesce(func.sum(case((conditions[name], 1), else_=0)), 0) for name in _COUNTED]
+    keys = [column] if column is not None else []
+    query = select(*keys, *sums, func.avg(Report.rating)).where(_received(period))
+    if keys:
+        query = query.group_by(column)
+    found = {}
+    for values in db.session.execute(query).all():
+        key = values[0] if keys else None
+        numbers = values[1:] if keys else values
+        counts = dict(zip(_COUNTED, (int(n) for n in numbers[:-1])))
+        counts["rating_mean"] = float(numbers[-1]) if numbers[-1] is not None else None
+        found[key] = counts
+    return found
+
+
+def _median_working_days(period: Period) -> dict[str, dict]:
+    """Median working days from receipt to answer, per town, per department and in all (key None).
+
+    One query fetches the answered reports' two instants; the calendar counts the working days
+    between their district dates (once per distinct pair of dates).
+    """
+    rows = db.session.execute(
+        select(Report.town_id, Report.department_code, Report.created_at, Report.answered_at)
+        .where(_received(period), Report.accepted_at.is_not(None), Report.answered_at.is_not(None))
+    ).all()
+    counted: dict[tuple[date, date], int] = {}
+    groups: dict[str, dict] = {"town": {}, "department": {}, "total": {}}
+    for town_id, department_code, created_at, answered_at in rows:
+        span = (_district_date(created_at), _district_date(answered_at))
+        if span not in counted:
+            counted[span] = calendar.working_days_between(*span)
+        for kind, key in (("town", town_id), ("department", department_code), ("total", None)):
+            groups[kind].setdefault(key, []).append(counted[span])
+    return {kind: {key: statistics.median(days) for key, days in found.items()} for kind, found in groups.items()}
