@@ -10,19 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.extensions import db
 from portal.models.types import UTCDateTime, utcnow
 
-CHANNELS = ("email", "webhook")
+CHANNELS = ("email", "webhook", "sms")
 STATUSES = ("pending", "sent", "failed")
 
 
 class OutboxMessage(db.Model):
-    """One outgoing e-mail or webhook call, with its delivery attempts (FixMyStreet's send queue)."""
+    """One outgoing e-mail, webhook call or text message, with its delivery attempts (FixMyStreet's send queue)."""
 
     # The worker's question, "what is due?", is answered from this index.
     __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))  # CHANNELS
-    # An e-mail address, or the webhook's URL (which may carry the robot's secret key).
+    # An e-mail address, the webhook's URL (which may carry the robot's secret key), or a mobile number.
     recipient: Mapped[str] = mapped_column(String(1000))
     subject: Mapped[str | None] = mapped_column(String(255))
     body: Mapped[str | None] = mapped_column(Text)
@@ -40,7 +40,11 @@ class OutboxMessage(db.Model):
 
     @property
     def recipient_label(self) -> str:
-        """The recipient as staff may see it: a webhook's query string (its secret key) left out."""
+        """The recipient as staff may see it: a webhook's query string (its secret key) left out, a
+        mobile number masked to its first three and last four digits (a reporter's contact is shown
+        only behind the logged 查看联系方式 action)."""
+        if self.channel == "sms":
+            return self.recipient[:3] + "****" + self.recipient[-4:] if len(self.recipient) > 7 else "****"
         if self.channel != "webhook":
             return self.recipient
         parts = urlsplit(self.recipient)

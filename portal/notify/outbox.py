@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlsplit
 
+from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -31,6 +34,58 @@ def enqueue_webhook(url: str, payload: dict, topic: str | None = None) -> Outbox
     # Serialising now refuses what JSON cannot carry while the caller can still see why.
     text = json.dumps(payload, ensure_ascii=False)
     return _add(OutboxMessage(channel="webhook", recipient=url, payload=text, topic=topic))
+
+
+# A Chinese mainland mobile number, once spaces, dashes and a +86 / 0086 prefix are taken off.
+MOBILE_PATTERN = re.compile(r"1[3-9]\d{9}")
+SMS_MAX_LENGTH = 500
+
+
+class SmsRefused(ValueError):
+    """A text message cannot be queued; ``message`` says why in the reader's language (a lazy translation)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        try:
+            return str(self.message)
+        except RuntimeError:
+            # No request to take a language from (a CLI command, the worker): the Chinese message id.
+            return self.message._args[0] % self.message._kwargs if self.message._kwargs else self.message._args[0]
+
+
+def mobile_number(phone: str) -> str:
+    """The 11 digits of a Chinese mobile number as written (spaces, dashes, +86 allowed); SmsRefused otherwise."""
+    digits = re.sub(r"[\s\-()（）]", "", str(phone or ""))
+    digits = re.sub(r"^(?:\+86|0086|86)(?=1\d{10}$)", "", digits)
+    if not MOBILE_PATTERN.fullmatch(digits):
+        raise SmsRefused(_l("“%(phone)s”不是有效的手机号码（应为 1 开头的 11 位数字）。", phone=str(phone or "")[:40]))
+    return digits
+
+
+def sms_enabled() -> bool:
+    """Whether text messages are configured (SMS_API_URL set); without it nothing is queued."""
+    return bool(current_app.config.get("SMS_API_URL"))
+
+
+def enqueue_sms(phone: str, text: str, topic: str | None = None) -> OutboxMessage | None:
+    """Queue a text message to a Chinese mobile number; sent after the caller commits.
+
+    Returns None, queuing nothing, when SMS is not configured. A number that is not a mobile number,
+    an empty text or one over SMS_MAX_LENGTH characters raise SmsRefused (a ValueError). The
+    signature (SMS_SIGN_NAME) is added when the message is sent, not counted here.
+    """
+    if not sms_enabled():
+        return None
+    number = mobile_number(phone)
+    text = (text or "").strip()
+    if not text:
+        raise SmsRefused(_l("短信内容不能为空。"))
+    if len(text) > SMS_MAX_LENGTH:
+        raise SmsRefused(_l("短信过长（%(length)s 字），最多 %(limit)s 字。", length=len(text), limit=SMS_MAX_LENGTH))
+    return _add(OutboxMessage(channel="sms", recipient=number, body=text, topic=topic))
 
 
 def failed_messages(topic: str | None = None, limit: int | None = None) -> list[OutboxMessage]:

@@ -1,4 +1,5 @@
-"""The ways a message leaves the portal: SMTP e-mail and a JSON POST to a webhook.
+"""The ways a message leaves the portal: SMTP e-mail, a JSON POST to a webhook, and a text message
+through the SMS provider's HTTP API.
 
 Each sender raises ``DeliveryError`` (or the network's own exception) when the message did not get
 through; the worker turns that into a recorded attempt.
@@ -22,8 +23,16 @@ class DeliveryError(Exception):
     """A message could not be delivered; the text says why, for the staff who read last_error."""
 
 
-class EmailDisabled(DeliveryError):
-    """E-mail is switched off (no SMTP_HOST): waiting will not help, so the message fails at once."""
+class ChannelDisabled(DeliveryError):
+    """The channel is switched off in the settings: waiting will not help, so the message fails at once."""
+
+
+class EmailDisabled(ChannelDisabled):
+    """E-mail is switched off (no SMTP_HOST)."""
+
+
+class SmsDisabled(ChannelDisabled):
+    """Text messages are switched off (no SMS_API_URL) since the message was queued."""
 
 
 def group_robot_text(content: str) -> dict:
@@ -85,6 +94,55 @@ def post_webhook(config, url: str, payload: str) -> None:
     if not 200 <= status < 300:
         raise DeliveryError(f"HTTP {status}")
     _check_robot_answer(answer)
+
+
+def send_sms(config, phone: str, text: str) -> None:
+    """Send one text message through the provider: a JSON POST {"phone", "text"} with the bearer token.
+
+    The text goes out after the signature, as 【SMS_SIGN_NAME】text. A non-2xx answer, a JSON answer
+    with "ok": false or a non-zero "code", or no answer within SMS_TIMEOUT_SECONDS is a failure.
+    """
+    url = config.get("SMS_API_URL")
+    if not url:
+        raise SmsDisabled("未配置 SMS_API_URL，短信发送未启用（SMS is off）；配置后可重试。")
+    sign = config.get("SMS_SIGN_NAME") or ""
+    document = {"phone": phone, "text": (f"【{sign}】" if sign else "") + (text or "")}
+    request = urllib.request.Request(
+        url, data=json.dumps(document, ensure_ascii=False).encode("utf-8"), method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "outfall-portal",
+                 "Authorization": f"Bearer {config.get('SMS_API_TOKEN') or ''}"},
+    )
+    timeout = config.get("SMS_TIMEOUT_SECONDS") or config["NOTIFY_TIMEOUT_SECONDS"]
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            status, answer = response.status, response.read(65536)
+    except urllib.error.HTTPError as error:
+        with error:
+            detail = error.read(300).decode("utf-8", "replace").strip()
+        raise DeliveryError(f"短信接口 HTTP {error.code} {error.reason}" + (f": {detail}" if detail else "")) from None
+    except (TimeoutError, urllib.error.URLError) as error:
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError):
+            raise DeliveryError(f"短信接口 {timeout} 秒内未应答（SMS provider timed out）") from None
+        raise
+    if not 200 <= status < 300:
+        raise DeliveryError(f"短信接口 HTTP {status}")
+    _check_sms_answer(answer)
+
+
+def _check_sms_answer(answer: bytes) -> None:
+    """Providers answer 200 with {"ok": false} or {"code": …, "message": …} when they refuse a message."""
+    try:
+        document = json.loads(answer)
+    except ValueError:
+        return
+    if not isinstance(document, dict):
+        return
+    code = document.get("code")
+    if document.get("ok") is False or code not in (None, 0, "0"):
+        why = next((str(document[key]) for key in ("message", "msg", "error", "errmsg") if document.get(key)), "")
+        label = f"code {code}" if code not in (None, 0, "0") else "ok: false"
+        raise DeliveryError(f"短信接口拒绝（SMS provider refused）{label}" + (f": {why}" if why else ""))
 
 
 def describe(error: BaseException) -> str:

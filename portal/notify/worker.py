@@ -146,9 +146,11 @@ def _send(config, message: OutboxMessage) -> tuple[str | None, bool]:
             senders.send_email(config, message.recipient, message.subject, message.body)
         elif message.channel == "webhook":
             senders.post_webhook(config, message.recipient, message.payload or "{}")
+        elif message.channel == "sms":
+            senders.send_sms(config, message.recipient, message.body or "")
         else:
             raise senders.DeliveryError(f"unknown channel {message.channel!r}")
-    except senders.EmailDisabled as error:
+    except senders.ChannelDisabled as error:
         return str(error), True
     except Exception as error:  # noqa: BLE001  any failure is recorded; one bad message stops nothing
         return senders.describe(error), False
