@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from portal import calendar
+from portal import calendar, departments
 from portal import photos as photo_pipeline
 from portal.citizen.blueprint import bp, refusal_page
 from portal.citizen.tracking_forms import AddInformationForm, ConfirmForm, RateForm, ReopenForm
@@ -63,7 +63,7 @@ def report_list():
             return redirect(url_for(".track", code=report.tracking_code), 303)
         lookup_failed = True
     today = calendar.today()
-    report_filter = accountability.parse_filter(request.args, today)
+    report_filter = accountability.parse_filter(request.args, today, department_name=departments.display)
     page = page_number(request.args.get("page"))
     pagination = accountability.published_reports(report_filter, today, page=page, per_page=REPORTS_PER_PAGE)
     status = 400 if report_filter.problems else 200

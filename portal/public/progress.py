@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 
-from portal import calendar
+from portal import calendar, departments
 from portal.public import bp
 from portal.public import progress_charts as charts
 from portal.registry import open_data, statistics
@@ -21,7 +21,7 @@ def progress():
     stats = statistics.progress(today)
     period = accountability.period_from_key(request.args.get("period"), today) or \
         accountability.last_twelve_months(today)
-    complaints = accountability.figures(period, today)
+    complaints = accountability.figures(period, today, department_name=departments.display)
     return render_template("public/progress.html", stats=stats, charts=_charts(stats), complaints=complaints)
 
 

@@ -25,6 +25,7 @@ reports, and run on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -35,7 +36,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import calendar, departments
 from portal.extensions import db
-from portal.models import Report, Town
+from portal.models import Department, Report, Town
 from portal.registry.filters import parse_id
 from portal.reports.workflow import BEING_HANDLED
 
@@ -167,6 +168,11 @@ def _conditions(today: date) -> dict:
     }
 
 
+def _chinese_name(department: Department) -> str:
+    """A department's name in Chinese, the portal's first language."""
+    return department.name
+
+
 # -- the filter of /reports ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -227,8 +233,11 @@ class ReportFilter:
         return found
 
 
-def parse_filter(args, today: date) -> ReportFilter:
-    """Read a ReportFilter from request arguments; unreadable values are dropped and noted in ``problems``."""
+def parse_filter(args, today: date, department_name: Callable[[Department], str] = _chinese_name) -> ReportFilter:
+    """Read a ReportFilter from request arguments; unreadable values are dropped and noted in ``problems``.
+
+    ``department_name`` names a department for the page (the view passes ``departments.display``).
+    """
     problems = []
     values: dict = {}
 
@@ -251,7 +260,7 @@ def parse_filter(args, today: date) -> ReportFilter:
         if department is None:
             problems.append(("department", code))
         else:
-            values.update(department=department.code, department_name=departments.display(department))
+            values.update(department=department.code, department_name=department_name(department))
     key = given("period")
     if key:
         period = period_from_key(key, today)
@@ -340,8 +349,13 @@ _COUNTED = ("received", "accepted", "accepted_in_time", "accepted_late", "answer
             "answered_late", "overdue", "rated")
 
 
-def figures(period: Period, today: date) -> Accountability:
-    """Count complaints per town and per department for ``period``, overdue as of ``today``."""
+def figures(period: Period, today: date,
+            department_name: Callable[[Department], str] = _chinese_name) -> Accountability:
+    """Count complaints per town and per department for ``period``, overdue as of ``today``.
+
+    Departments are named (and sorted) by ``department_name``: the view passes ``departments.display``,
+    the visitor's language.
+    """
     minimum = current_app.config["ACCOUNTABILITY_MIN_REPORTS"]
     by_town = _grouped(Report.town_id, period, today)
     by_department = _grouped(Report.department_code, period, today)
@@ -360,8 +374,8 @@ def figures(period: Period, today: date) -> Accountability:
                          base.but(town=DISTRICT)))
     shown = [d for d in departments.every() if d.handles_reports or d.code in by_department]
     department_rows = sorted(
-        (row("department", departments.display(d), by_department.get(d.code, {}),
-             medians["department"].get(d.code), base.but(department=d.code, department_name=departments.display(d)))
+        (row("department", department_name(d), by_department.get(d.code, {}),
+             medians["department"].get(d.code), base.but(department=d.code, department_name=department_name(d)))
          for d in shown),
         key=lambda r: r.name,
     )
