@@ -67,7 +67,7 @@ def mobile_number(phone: str) -> str:
 
 def sms_enabled() -> bool:
     """Whether text messages are configured (SMS_API_URL set); without it nothing is queued."""
-    return bool(current_app.config.get("SMS_API_URL"))
+    return bool(current_app.config["SMS_API_URL"])
 
 
 def enqueue_sms(phone: str, text: str, topic: str | None = None) -> OutboxMessage | None:

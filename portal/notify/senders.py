@@ -102,17 +102,17 @@ def send_sms(config, phone: str, text: str) -> None:
     The text goes out after the signature, as 【SMS_SIGN_NAME】text. A non-2xx answer, a JSON answer
     with "ok": false or a non-zero "code", or no answer within SMS_TIMEOUT_SECONDS is a failure.
     """
-    url = config.get("SMS_API_URL")
+    url = config["SMS_API_URL"]
     if not url:
         raise SmsDisabled("未配置 SMS_API_URL，短信发送未启用（SMS is off）；配置后可重试。")
-    sign = config.get("SMS_SIGN_NAME") or ""
+    sign = config["SMS_SIGN_NAME"]
     document = {"phone": phone, "text": (f"【{sign}】" if sign else "") + (text or "")}
     request = urllib.request.Request(
         url, data=json.dumps(document, ensure_ascii=False).encode("utf-8"), method="POST",
         headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "outfall-portal",
-                 "Authorization": f"Bearer {config.get('SMS_API_TOKEN') or ''}"},
+                 "Authorization": f"Bearer {config['SMS_API_TOKEN']}"},
     )
-    timeout = config.get("SMS_TIMEOUT_SECONDS") or config["NOTIFY_TIMEOUT_SECONDS"]
+    timeout = config["SMS_TIMEOUT_SECONDS"]
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             status, answer = response.status, response.read(65536)

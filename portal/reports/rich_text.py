@@ -49,7 +49,11 @@ class ReplyRefused(ValueError):
         self.message = message
 
     def __str__(self) -> str:
-        return str(self.message)
+        try:
+            return str(self.message)
+        except RuntimeError:
+            # No request to take a language from (a CLI command, the worker): the Chinese message id.
+            return self.message._args[0] % self.message._kwargs if self.message._kwargs else self.message._args[0]
 
 
 class ReplyTooLong(ReplyRefused):
@@ -59,7 +63,7 @@ class ReplyTooLong(ReplyRefused):
 def max_length() -> int:
     """The longest reply allowed, in characters of text (REPLY_MAX_LENGTH, or the default outside an app)."""
     if has_app_context():
-        return current_app.config.get("REPLY_MAX_LENGTH", DEFAULT_MAX_LENGTH)
+        return current_app.config["REPLY_MAX_LENGTH"]
     return DEFAULT_MAX_LENGTH
 
 
