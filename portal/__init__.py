@@ -50,7 +50,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
-    from portal import api, citizen, cli, errors, i18n, public, templating, urls, vendor
+    from portal import admin, api, citizen, cli, errors, i18n, public, templating, urls, vendor
+    from portal.admin import sessions
 
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
@@ -61,5 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(citizen.bp)
     app.register_blueprint(vendor.bp)
+    sessions.init_app(app)  # login_manager.init_app: staff sessions of the back office
+    app.register_blueprint(admin.bp)
     cli.init_app(app)
     return app

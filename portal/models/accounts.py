@@ -40,6 +40,8 @@ class Account(db.Model):
     # The TOTP secret, sealed like reporters' contact (portal.reports.privacy); None until enrolled.
     totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_enabled: Mapped[bool] = mapped_column(default=False)
+    # The last 30-second time step whose code was accepted: a code is refused if it is not newer (no replay).
+    totp_last_step: Mapped[int | None] = mapped_column()
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -48,6 +50,23 @@ class Account(db.Model):
     water_body = relationship("WaterBody")
     department = relationship("Department")
     chief = relationship("RiverChief")
+
+    # Flask-Login's user protocol: the session identity carries the version, so raising it signs out.
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        """A loaded account is a signed-in one (the loader refuses stale and inactive ones)."""
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login refuses to sign in an inactive account."""
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        """The session identity: "id:session_version"."""
+        return f"{self.id}:{self.session_version}"
 
     def __repr__(self):
         return f"<Account {self.username} {self.role}>"
