@@ -160,7 +160,7 @@ def test_charts_are_images_with_titles_and_tables_carry_their_numbers(client, re
         assert re.search(rf'<title id="{labelled_by[0]}">[^<]+</title>', chart)
         assert "<a " not in chart  # links live in the tables, where everyone can reach them
     tables = re.findall(r"<table\b.*?</table>", html, re.S)
-    assert len(tables) == 8
+    assert len(tables) == 10  # the eight charts' tables, and complaints per town and per department
     for table in tables:
         assert "<caption" in table and '<th scope="col"' in table and '<th scope="row"' in table
     assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/site_menu.js">']  # the header's menu
@@ -231,3 +231,36 @@ def test_data_page_states_licence_fields_downloads_and_privacy(app, client, regi
 def test_licence_defaults_to_cc_by(app):
     assert app.config["DATA_LICENCE_NAME"] == "CC BY 4.0"
     assert app.config["DATA_LICENCE_URL"].startswith("https://creativecommons.org/licenses/by/4.0/")
+
+
+# --- complaints (公众监督举报) -----------------------------------------------------------------------
+
+
+def test_progress_shows_complaint_figures_per_town_and_department(client, registry):
+    from factories import make_report
+
+    huzhong = make_town("呼中镇")
+    for minute in range(5):
+        make_report(town=huzhong, created_at=datetime(2026, 11, 2, 9, minute, tzinfo=timezone(timedelta(hours=8))),
+                    accepted_at=datetime(2026, 11, 3, 9, tzinfo=timezone.utc), status="accepted")
+    commit_and_forget()
+
+    response = client.get("/progress?period=2026")
+
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "举报办理情况" in page and "2026年收到的举报" in page
+    assert re.search(r"呼中镇 5 100\.0% 按时 5 件，超时 0 件", page)
+    assert "呼源镇 不足 5 件，不排名" in page and "区级（未划入镇的举报） 不足 5 件，不排名" in page
+    assert re.search(r"生态环境局 5 100\.0%", page)
+    assert "无论是否公开" in page  # the note says the lists show only the published reports
+    html = response.get_data(as_text=True)
+    section = html.split('id="complaints-heading"')[1]
+    assert re.search(r'<a href="/reports\?town=\d+&amp;period=2026&amp;measure=received">5</a>', section)
+
+
+def test_progress_with_an_unknown_period_shows_the_last_twelve_months(client, registry):
+    response = client.get("/progress?period=%E2%80%A2;drop")
+
+    assert response.status_code == 200
+    assert "最近 12 个月" in text_of(response)
