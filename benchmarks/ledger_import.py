@@ -21,8 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from openpyxl import Workbook  # noqa: E402
 
 from portal import create_app  # noqa: E402
+from portal.db import transaction  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.registry import ledger_import  # noqa: E402
 from portal.registry.ledger_export import export_ledger  # noqa: E402
-from portal.registry.ledger_import import import_ledger  # noqa: E402
 
 TOWNS = ["呼中镇", "呼源镇", "碧水镇", "宏伟镇"]
 WATERS = ["呼玛河", "呼玛河支流", "碧水河", "小白河", "岭峰河"]
@@ -33,6 +35,16 @@ STATUSES = ["未开始", "整治中", "已完成", "已销号"]
 HEADER = ["序号", "排污口编码", "排污口名称", "所在镇", "受纳水体", "经度", "纬度", "排污口类型", "排污口类别",
           "责任主体", "责任主体联系电话", "排放方式", "审批登记情况", "整治类型", "整治措施", "整治时限", "整治进展",
           "包保领导", "备注"]
+
+
+def import_ledger(path: Path, dry_run: bool = False):
+    """Import as `portal import-ledger` does: committed in one transaction, a dry run rolled back."""
+    if dry_run:
+        result = ledger_import.import_ledger(path, dry_run=True)
+        db.session.rollback()
+        return result
+    with transaction():
+        return ledger_import.import_ledger(path)
 
 
 def generate(path: Path, rows: int) -> None:

@@ -44,11 +44,13 @@ def main():
                       "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
     from flask_migrate import upgrade
 
+    from portal.db import transaction
     from portal.registry import demo
 
     with app.app_context():
         upgrade()
-        demo.seed()
+        with transaction():
+            demo.seed()
     photos = [photo(1), photo(2)]
     print("photo sizes:", ", ".join(f"{len(p) / 1048576:.1f} MB" for p in photos))
     client = app.test_client()

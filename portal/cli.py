@@ -63,10 +63,12 @@ def main():
 @click.command("seed-demo")
 def seed_demo_command():
     """向空数据库填入演示数据（虚构，均标注为演示）；重复运行不作更改。"""
+    from portal.db import transaction
     from portal.registry import demo
 
     try:
-        summary = demo.seed()
+        with transaction():
+            summary = demo.seed()
     except demo.DemoRefused as refused:
         click.echo(str(refused), err=True)
         sys.exit(1)
@@ -81,10 +83,17 @@ def seed_demo_command():
 @click.option("--dry-run", is_flag=True, help="只报告将新增和修改的内容，不写入数据库。")
 def import_ledger_command(path: Path, dry_run: bool):
     """导入排污口台账（.xlsx 或 .csv）：按编码新增或更新，任何一行有误则整份拒收。"""
+    from portal.db import transaction
+    from portal.extensions import db
     from portal.registry import ledger_import
 
     try:
-        result = ledger_import.import_ledger(path, dry_run=dry_run)
+        if dry_run:
+            result = ledger_import.import_ledger(path, dry_run=True)
+            db.session.rollback()  # a dry run only read: end its transaction without writing anything
+        else:
+            with transaction():
+                result = ledger_import.import_ledger(path)
     except ledger_import.LedgerRejected as rejected:
         click.echo(rejected.report(), err=True)
         sys.exit(1)
@@ -128,10 +137,12 @@ def _fail(what: str, error: Exception, detail: str | None = None) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_areas_command(path: Path):
     """导入镇界（GeoJSON FeatureCollection，属性 name 与可选的 code）。"""
+    from portal.db import transaction
     from portal.registry import areas
 
     try:
-        summary = areas.import_areas(path)
+        with transaction():
+            summary = areas.import_areas(path)
     except areas.AreasRejected as rejected:
         click.echo(str(rejected), err=True)
         sys.exit(1)
@@ -160,10 +171,12 @@ def send_notifications_command(loop: bool, interval: float | None):
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_roster_command(path: Path):
     """导入河长值班表（CSV：河长姓名或编号、河流或镇、开始时间、结束时间、备注），任何一行有误则整份拒收。"""
+    from portal.db import transaction
     from portal.registry import roster
 
     try:
-        summary = roster.import_roster(path)
+        with transaction():
+            summary = roster.import_roster(path)
     except roster.RosterRejected as rejected:
         click.echo(rejected.report(), err=True)
         sys.exit(1)

@@ -1,6 +1,7 @@
 """The `portal` command: each registry command end to end, and `portal init`."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 
 from portal.cli import init_command
 from portal.extensions import db
-from portal.models import Outfall
+from portal.models import Outfall, Town
 from ledger_files import row, write_xlsx
 
 
@@ -33,6 +34,28 @@ def test_import_ledger_refusal_exits_non_zero_and_names_rows(runner, tmp_path):
     assert result.exit_code == 1
     assert "第 6 行「整治时限」" in result.output and "数据库未作任何更改" in result.output
     assert outfall_count() == 0
+
+
+def test_import_commands_commit_their_work_and_a_dry_run_does_not(runner, sample_ledger, tmp_path):
+    # The importers only flush: a row still there after the session is thrown away was committed.
+    assert runner.invoke(args=["import-ledger", "--dry-run", str(sample_ledger)]).exit_code == 0
+    db.session.remove()
+    assert outfall_count() == 0
+    assert runner.invoke(args=["import-ledger", str(sample_ledger)]).exit_code == 0
+    db.session.remove()
+    assert outfall_count() == 24
+    town = {"type": "Feature", "properties": {"name": "呼中镇"},
+            "geometry": {"type": "Polygon", "coordinates": [[[123.5, 52.0], [123.6, 52.0], [123.6, 52.1], [123.5, 52.0]]]}}
+    (tmp_path / "towns.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [town]}), encoding="utf-8")
+    assert runner.invoke(args=["import-areas", str(tmp_path / "towns.geojson")]).exit_code == 0
+    db.session.remove()
+    assert db.session.scalar(select(Town.boundary_source).where(Town.name == "呼中镇")) == "towns.geojson"
+
+
+def test_seed_demo_commits_the_demo_registry(runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    db.session.remove()
+    assert outfall_count() == 60
 
 
 def test_export_ledger(runner, sample_ledger, tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import commit_and_forget, text_of
 
+from portal.db import transaction
 from portal.registry import demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +20,8 @@ PUBLIC_PAGES = ["/", "/outfalls", "/outfalls/DEMO-HZ-001", "/progress", "/rivers
 @pytest.fixture
 def demo_data(app):
     """The invented demo registry, as `portal seed-demo` writes it."""
-    demo.seed()
+    with transaction():
+        demo.seed()
     commit_and_forget()
 
 

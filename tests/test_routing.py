@@ -16,6 +16,7 @@ from shapely.geometry import Polygon
 from factories import make_chief, make_outfall, make_town, make_water_body
 from portal import create_app
 from portal.config import ConfigError, Defaults
+from portal.db import transaction
 from portal.extensions import db
 from portal.models import DutyShift, Outfall, RiverChief, Town, WaterBody
 from portal.registry import demo
@@ -301,7 +302,8 @@ def test_without_a_shift_the_towns_chief_for_the_river_then_the_district_chief_t
 @pytest.fixture
 def seeded(app):
     """The demo registry (towns, rivers, chiefs, outfalls) in the database."""
-    demo.seed()
+    with transaction():
+        demo.seed()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from portal.config import ConfigError
+from portal.db import transaction
 from portal.extensions import db
 from portal.models import OutboxMessage, Report
 from portal.registry import demo
@@ -107,7 +108,8 @@ def test_feed_links(deployment, outfall):
 
 
 def test_email_about_a_new_report_links_its_public_page(deployment, app):
-    demo.seed()
+    with transaction():
+        demo.seed()
     app.config["REPORT_NOTIFY_EMAILS"] = {"*": ["bureau@example.cn"]}
     response = deployment.post("/reports/new", content_type="multipart/form-data", data={
         "category": "direct_discharge", "description": "河边有一根管子往河里排灰色污水。", "consent": "y",

@@ -262,33 +262,29 @@ def _check_codes_free(filename: str, areas: list[_Area]) -> None:
 
 
 def _write(filename: str, areas: list[_Area]) -> AreasSummary:
-    """Upsert the towns by name in one transaction."""
+    """Upsert the towns by name; only flushes (the command's ``transaction()`` commits)."""
     existing = {
         town.name: town
         for town in db.session.scalars(select(Town).where(Town.name.in_([a.name for a in areas])))
     }
     added = updated = unchanged = 0
-    try:
-        for area in areas:
-            boundary = json.dumps(area.geometry, ensure_ascii=False, separators=(",", ":"))
-            town = existing.get(area.name)
-            if town is None:
-                db.session.add(Town(name=area.name, code=area.code, boundary=boundary,
-                                    boundary_source=filename, is_demo=False))
-                added += 1
-                continue
-            before = (town.code, town.boundary, town.boundary_source, town.is_demo)
-            town.boundary, town.boundary_source = boundary, filename
-            # Real boundaries make a demo town real; its demo outfalls keep their own marks.
-            town.is_demo = False
-            if area.code:
-                town.code = area.code
-            if before == (town.code, town.boundary, town.boundary_source, town.is_demo):
-                unchanged += 1
-            else:
-                updated += 1
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    for area in areas:
+        boundary = json.dumps(area.geometry, ensure_ascii=False, separators=(",", ":"))
+        town = existing.get(area.name)
+        if town is None:
+            db.session.add(Town(name=area.name, code=area.code, boundary=boundary,
+                                boundary_source=filename, is_demo=False))
+            added += 1
+            continue
+        before = (town.code, town.boundary, town.boundary_source, town.is_demo)
+        town.boundary, town.boundary_source = boundary, filename
+        # Real boundaries make a demo town real; its demo outfalls keep their own marks.
+        town.is_demo = False
+        if area.code:
+            town.code = area.code
+        if before == (town.code, town.boundary, town.boundary_source, town.is_demo):
+            unchanged += 1
+        else:
+            updated += 1
+    db.session.flush()
     return AreasSummary(added=added, updated=updated, unchanged=unchanged)

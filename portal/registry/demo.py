@@ -260,12 +260,8 @@ def seed() -> dict | None:
             f"数据库中已有 {real} 个真实排污口，演示数据只能填入空的台账，以免虚构数据与真实数据一起公开。"
         )
     rng = random.Random(RANDOM_SEED)
-    try:
-        summary = _fill(rng, calendar.today())
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    summary = _fill(rng, calendar.today())
+    db.session.flush()  # the caller's transaction() commits
     return summary
 
 

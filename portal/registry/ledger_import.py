@@ -167,15 +167,9 @@ def import_ledger(path: Path, dry_run: bool = False) -> ImportResult:
         {d["water_body"] for _, d in planned if d.get("water_body") and d["water_body"] not in lookup.water_bodies}
     )
     if dry_run:
-        db.session.rollback()
-        return result
-    try:
-        _write(planned, result, lookup, source=f"台账导入：{filename}"[:HISTORY_SOURCE_LENGTH])
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return result
+        return result  # nothing added; the command ends its transaction without committing
+    _write(planned, result, lookup, source=f"台账导入：{filename}"[:HISTORY_SOURCE_LENGTH])
+    return result  # flushed by _write; the caller's transaction() commits
 
 
 def _read_rows(sheet: LedgerSheet) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:

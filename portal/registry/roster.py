@@ -144,21 +144,17 @@ def import_roster(path: Path) -> RosterSummary:
         raise RosterRejected(filename, sorted(errors, key=lambda e: e.row))
 
     source = f"值班表导入 {filename}"[:200]
-    try:
-        for shift in replaced:
-            db.session.delete(shift)
-        db.session.flush()
-        for row in rows:
-            kind, target_id = row.target
-            db.session.add(DutyShift(
-                chief=row.chief, water_body_id=target_id if kind == "water" else None,
-                town_id=target_id if kind == "town" else None, starts_at=row.starts_at, ends_at=row.ends_at,
-                note=row.note, source=source,
-            ))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    for shift in replaced:
+        db.session.delete(shift)
+    db.session.flush()
+    for row in rows:
+        kind, target_id = row.target
+        db.session.add(DutyShift(
+            chief=row.chief, water_body_id=target_id if kind == "water" else None,
+            town_id=target_id if kind == "town" else None, starts_at=row.starts_at, ends_at=row.ends_at,
+            note=row.note, source=source,
+        ))
+    db.session.flush()  # the command's transaction() commits
     by_target: dict[str, int] = {}
     for row in rows:
         by_target[row.target_name] = by_target.get(row.target_name, 0) + 1

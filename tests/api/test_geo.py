@@ -365,9 +365,11 @@ def test_water_bodies_with_geometry_kind_and_target_class(client):
 
 
 def test_demo_data_is_valid_geojson_throughout(client):
+    from portal.db import transaction
     from portal.registry import demo
 
-    demo.seed()
+    with transaction():
+        demo.seed()
     db.session.remove()
 
     outfalls = geojson(client)["features"]

@@ -20,6 +20,7 @@ def serve_portal(folder, database_name: str, prepare=None, **settings):
     """
     from flask_migrate import upgrade
 
+    from portal.db import transaction
     from portal.registry import demo
 
     with scratch_database(folder, database_name) as url:
@@ -28,7 +29,8 @@ def serve_portal(folder, database_name: str, prepare=None, **settings):
                           "DATABASE_URL": url, "BASEMAP": "none", **settings})
         with app.app_context():
             upgrade()
-            demo.seed()
+            with transaction():
+                demo.seed()
             if prepare:
                 prepare(app)
             db.session.remove()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Town
 from portal.registry import areas
+from committing import import_areas
 
 SQUARE = [[123.50, 52.00], [123.65, 52.00], [123.65, 52.10], [123.50, 52.10], [123.50, 52.00]]
 BOWTIE = [[123.80, 51.95], [123.95, 52.10], [123.95, 51.95], [123.80, 52.10], [123.80, 51.95]]
@@ -68,8 +69,8 @@ def test_import_adds_towns_then_reimport_updates_them(app, runner, tmp_path):
 
 def test_reimporting_the_same_file_reports_nothing_changed(app, tmp_path):
     path = write(tmp_path, [feature("呼中镇", polygon())])
-    assert areas.import_areas(path).added == 1
-    again = areas.import_areas(path)
+    assert import_areas(path).added == 1
+    again = import_areas(path)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
 
 
@@ -77,7 +78,7 @@ def test_polygon_and_multipolygon_are_both_accepted(app, tmp_path):
     multi = {"type": "MultiPolygon", "coordinates": [
         [SQUARE], [[[123.0, 52.2], [123.1, 52.2], [123.1, 52.3], [123.0, 52.2]]],
     ]}
-    summary = areas.import_areas(write(tmp_path, [feature("呼中镇", polygon()), feature("呼源镇", multi)]))
+    summary = import_areas(write(tmp_path, [feature("呼中镇", polygon()), feature("呼源镇", multi)]))
     assert summary.added == 2
     stored = towns()
     assert stored["呼中镇"].boundary_geometry["type"] == "Polygon"
@@ -86,7 +87,7 @@ def test_polygon_and_multipolygon_are_both_accepted(app, tmp_path):
 
 
 def test_one_bad_feature_refuses_the_whole_file_and_names_it(app, runner, tmp_path):
-    areas.import_areas(write(tmp_path, [feature("呼中镇", polygon())], "before.geojson"))
+    import_areas(write(tmp_path, [feature("呼中镇", polygon())], "before.geojson"))
     path = write(tmp_path, [
         feature("呼源镇", polygon([[123.0, 52.2], [123.1, 52.2], [123.1, 52.3], [123.0, 52.2]])),
         feature("碧水镇", polygon(BOWTIE)),
@@ -125,7 +126,7 @@ def test_one_bad_feature_refuses_the_whole_file_and_names_it(app, runner, tmp_pa
 def test_each_kind_of_bad_feature_is_named_and_nothing_is_written(app, tmp_path, bad, expected):
     path = write(tmp_path, [feature("呼中镇", polygon()), bad])
     with pytest.raises(areas.AreasRejected) as refused:
-        areas.import_areas(path)
+        import_areas(path)
     assert expected in str(refused.value)
     assert towns() == {}
 
@@ -133,7 +134,7 @@ def test_each_kind_of_bad_feature_is_named_and_nothing_is_written(app, tmp_path,
 def test_every_bad_feature_is_listed_not_only_the_first(app, tmp_path):
     path = write(tmp_path, [feature(None, polygon()), feature("碧水镇", polygon(BOWTIE))])
     with pytest.raises(areas.AreasRejected) as refused:
-        areas.import_areas(path)
+        import_areas(path)
     message = str(refused.value)
     assert "发现 2 处问题" in message
     assert "第 1 个要素：缺少镇名" in message and "第 2 个要素（碧水镇）" in message
@@ -152,7 +153,7 @@ def test_json_that_is_not_a_feature_collection_is_refused(app, tmp_path):
     path = tmp_path / "one.geojson"
     path.write_text(json.dumps(feature("呼中镇", polygon())), encoding="utf-8")
     with pytest.raises(areas.AreasRejected, match="FeatureCollection"):
-        areas.import_areas(path)
+        import_areas(path)
     assert towns() == {}
 
 
@@ -164,13 +165,13 @@ def test_a_projected_coordinate_system_is_refused(app, tmp_path):
         "features": [feature("呼中镇", polygon())],
     }), encoding="utf-8")
     with pytest.raises(areas.AreasRejected, match="EPSG:4326"):
-        areas.import_areas(path)
+        import_areas(path)
 
 
 def test_a_code_already_held_by_another_town_is_refused(app, tmp_path):
-    areas.import_areas(write(tmp_path, [feature("呼中镇", polygon(), code="232764100")], "a.geojson"))
+    import_areas(write(tmp_path, [feature("呼中镇", polygon(), code="232764100")], "a.geojson"))
     with pytest.raises(areas.AreasRejected, match="编码 232764100 已属于数据库中的 呼中镇"):
-        areas.import_areas(write(tmp_path, [feature("碧水镇", polygon(), code="232764100")], "b.geojson"))
+        import_areas(write(tmp_path, [feature("碧水镇", polygon(), code="232764100")], "b.geojson"))
     assert set(towns()) == {"呼中镇"}
 
 

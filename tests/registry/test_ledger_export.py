@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Outfall, OutfallEvent
 from portal.registry.ledger_export import export_ledger
 from portal.registry.ledger_format import csv_protected
-from portal.registry.ledger_import import import_ledger
+from committing import import_ledger
 from factories import make_outfall
 from ledger_files import flat_header, row, write_csv
 

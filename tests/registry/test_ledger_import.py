@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Outfall, OutfallEvent, Town, WaterBody
-from portal.registry.ledger_import import LedgerRejected, import_ledger
+from portal.registry.ledger_import import LedgerRejected
+from committing import import_ledger
 from ledger_files import flat_header, row, sheet_rows, text_cell, write_csv, write_raw_xlsx, write_xlsx
 
 
