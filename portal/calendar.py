@@ -68,7 +68,7 @@ def _package_notice_years() -> range:
     smallest to the largest key (a gap, should a notice ever move nothing, still counts as carried)
     widened by the years of ``weekend_workdays``; a year after that span has only computed holidays.
     """
-    sample = _package(date.today().year)
+    sample = holidays.China()  # the transcribed notices are the class's data, whatever years are asked
     years = set(getattr(sample, "special_public_holidays", {}) or {})
     years |= {day.year for day in getattr(sample, "weekend_workdays", ()) or ()}
     if not years:

@@ -59,6 +59,12 @@ def test_2026_notice_is_carried_by_the_package_and_2027_is_not(app):
     assert calendar.years_without_notice(date(2026, 10, 9)) == []
 
 
+def test_past_notices_in_the_package_count_even_across_the_new_year(app):
+    assert calendar.notice_loaded(2019) and calendar.notice_loaded(2002)
+    assert calendar.is_working_day(date(2018, 12, 29))  # a Saturday worked for New Year 2019
+    assert calendar.is_working_day(date(2001, 12, 29))  # worked by 2002's notice, in 2001
+
+
 def test_year_past_the_package_counts_monday_to_friday_and_its_computed_holidays(app):
     assert calendar.is_working_day(date(2027, 1, 4))  # a Monday
     assert not calendar.is_working_day(date(2027, 1, 1))  # New Year's Day, a fixed date
