@@ -90,6 +90,51 @@ class Defaults:
     # group-robot webhooks (WeCom/DingTalk). Messages never carry the reporter's identity.
     REPORT_NOTIFY_EMAILS: dict = {}
     REPORT_NOTIFY_WEBHOOKS: list = []
+    # Text messages (短信) through the district's SMS provider: a JSON POST {"phone", "text"} to
+    # SMS_API_URL with "Authorization: Bearer SMS_API_TOKEN". Empty URL: SMS is off and nothing is queued.
+    SMS_API_URL = ""
+    SMS_API_TOKEN = ""
+    SMS_SIGN_NAME = ""  # the registered signature (签名), sent as 【…】 before every text; required with a URL
+    SMS_TIMEOUT_SECONDS = 10
+    # Staff's public replies: at most this many characters of text (portal.reports.rich_text).
+    REPLY_MAX_LENGTH = 5000
+    # Reply templates per report type (codes of vocabulary.REPORT_CATEGORIES): the answer form offers them.
+    REPLY_TEMPLATES: dict = {
+        "direct_discharge": [
+            {"title": "查实并责令整改", "text": "经现场核查，反映的直排问题属实。我们已责令责任单位立即停止排放并限期整改，"
+                                          "将持续跟踪整改情况。感谢您的监督。"},
+            {"title": "未发现直排", "text": "接到举报后，工作人员赶赴现场核查，未发现直排或偷排行为。"
+                                       "我们将加强巡查，如再次发现，欢迎随时举报并附上照片。"},
+        ],
+        "dry_weather": [
+            {"title": "查实晴天排水", "text": "经核查，该排口晴天有排水，已溯源至上游管网，正在组织封堵或改造，"
+                                        "整改完成后将在本页公开。感谢您的监督。"},
+            {"title": "属正常排水", "text": "经核查，该排口晴天出水为雨水管网内的积水或地下水渗入，不属于污水排放。"
+                                       "我们将继续监测。"},
+        ],
+        "colour_smell": [
+            {"title": "已采样监测", "text": "工作人员已到现场采集水样送检，监测结果出来后将在本页答复。感谢您的监督。"},
+            {"title": "监测未超标", "text": "经现场采样监测，水质指标未超过排放标准。异常颜色或气味可能由藻类或底泥引起，"
+                                       "我们将持续关注。"},
+        ],
+        "new_outfall": [
+            {"title": "已纳入台账", "text": "经核查，该排污口此前未登记，现已纳入排污口台账，并按“一口一策”制定整治方案。"
+                                       "感谢您的监督。"},
+            {"title": "已登记排污口", "text": "经核查，该排污口已在台账中登记，可在本平台的排污口名录中查看其信息和整治进展。"},
+        ],
+        "signboard": [
+            {"title": "已补设标识牌", "text": "经核查，该排污口标识牌缺失（损坏），已安排补设（更换），"
+                                         "完成后可扫码查看排污口信息。感谢您的监督。"},
+        ],
+        "dead_fish": [
+            {"title": "已处置并调查原因", "text": "接到举报后，工作人员已赶赴现场打捞处置死鱼，并采集水样调查原因，"
+                                           "调查结果将在本页答复。感谢您的监督。"},
+        ],
+        "other": [
+            {"title": "已转交办理", "text": "您反映的问题已转交相关部门办理，办理结果将在本页答复。感谢您的监督。"},
+            {"title": "不属于本平台受理范围", "text": "您反映的问题不属于入河排污口监管范围，建议拨打 12345 热线反映。"},
+        ],
+    }
     # Photos live under the instance folder unless a path is given.
     PHOTO_ROOT = ""
     # Largest request body: six 10 MB photos and the form around them.
@@ -211,6 +256,8 @@ def finalise(config, instance_path: str) -> None:
     problems += _text_problems(config)
     problems += _language_problems(config)
     problems += _notification_problems(config)
+    problems += _sms_problems(config)
+    problems += _reply_problems(config)
     problems += _trusted_host_problems(config)
     if not isinstance(config.get("SESSION_COOKIE_SECURE"), bool):
         problems.append("SESSION_COOKIE_SECURE 应为 True 或 False（must be a boolean; True behind HTTPS）："
@@ -410,3 +457,52 @@ def _routing_problems(config) -> list[str]:
                             f"{department!r}。")
     config["DEPARTMENT_ROUTES"] = dict(routes)
     return problems
+
+
+# Plain HTTP reaches an SMS provider only on this machine (a local relay, or the tests' fake provider).
+SMS_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _sms_problems(config) -> list[str]:
+    """The SMS provider's settings: an https URL (http on this machine only), its token and signature, a timeout."""
+    problems = []
+    for key in ("SMS_API_URL", "SMS_API_TOKEN", "SMS_SIGN_NAME"):
+        value = config.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = config[key] = str(value)  # PORTAL_SMS_API_TOKEN of digits arrives as a number
+        if not isinstance(value, str):
+            problems.append(f"{key} 应为文字（text）：{value!r}。")
+    timeout = config.get("SMS_TIMEOUT_SECONDS")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 1 <= timeout <= 600:
+        problems.append(f"SMS_TIMEOUT_SECONDS 应为 1–600 的数（秒）（a number of seconds）：{timeout!r}。")
+    if problems:
+        return problems
+    url = config["SMS_API_URL"] = config["SMS_API_URL"].strip()
+    token = config["SMS_API_TOKEN"] = config["SMS_API_TOKEN"].strip()
+    sign = config["SMS_SIGN_NAME"] = config["SMS_SIGN_NAME"].strip().strip("【】[]")
+    if not url:
+        return []
+    parts = urlsplit(url)
+    if not _is_web_url(url, query=True) or (parts.scheme == "http" and parts.hostname not in SMS_LOCAL_HOSTS):
+        problems.append(f"SMS_API_URL 应为 https:// 网址（仅本机 http://127.0.0.1 可用 http）"
+                        f"（must be an https URL）：{url!r}。")
+    if not token:
+        problems.append("设置了 SMS_API_URL 时须设置短信接口令牌 SMS_API_TOKEN（the provider's API token）。")
+    elif re.search(r"[\s\x00-\x1f\x7f]", token):
+        problems.append("SMS_API_TOKEN 不应包含空白或控制字符（no spaces or control characters）。")
+    if not sign:
+        problems.append("设置了 SMS_API_URL 时须设置短信签名 SMS_SIGN_NAME（the registered signature, e.g. 呼中区生态环境局）。")
+    elif len(sign) > 20 or re.search(r"[\s【】\[\]]", sign):
+        problems.append(f"SMS_SIGN_NAME 应为不超过 20 字、不含空白和括号的签名（a signature of at most 20 characters）："
+                        f"{sign!r}。")
+    return problems
+
+
+def _reply_problems(config) -> list[str]:
+    """The reply length limit and the reply templates (portal.reports.reply_templates checks those)."""
+    from portal.reports import reply_templates
+
+    limit = config.get("REPLY_MAX_LENGTH")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000:
+        return [f"REPLY_MAX_LENGTH 应为 1–100000 的整数（字数）（an integer number of characters）：{limit!r}。"]
+    return reply_templates.problems(config.get("REPLY_TEMPLATES"), limit)
