@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from bleach import html5lib_shim
-from bleach.linkifier import LinkifyFilter
+from bleach.linkifier import TLDS, LinkifyFilter
 from bleach.sanitizer import Cleaner
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
@@ -39,6 +39,21 @@ DROPPED_ELEMENTS = frozenset({
     "template", "noscript", "noembed", "noframes", "textarea", "title", "xmp", "plaintext", "select",
     "head", "canvas", "audio", "video", "picture", "map", "button", "input", "form",
 })
+
+
+# Addresses in the text become links. Bleach's own pattern takes letters of any script as part of an
+# address, so "详见https://a.cn/x。谢谢" would link "a.cn/x。谢谢" and miss the scheme; Chinese text
+# runs into addresses without spaces, so here an address is ASCII only and may follow any character
+# that is not part of one, and its path does not end in punctuation.
+_URL_CHAR = r"[^\s{}|\\^`<>\"\u0080-\U0010ffff]"
+_URL_END = r"[^\s{}|\\^`<>\"\u0080-\U0010ffff.,;:!?'()\[\]]"
+URL_PATTERN = re.compile(
+    r"\(*(?<![A-Za-z0-9_@.\-])(?:(?:https?|mailto):/{0,3}(?:(?:[A-Za-z0-9_]+:)?[A-Za-z0-9_]+@)?)?"
+    r"(?:[A-Za-z0-9_-]+\.)+(?:" + "|".join(sorted(TLDS, key=len, reverse=True)) + r")(?::[0-9]+)?"
+    r"(?![A-Za-z0-9_.\-])"
+    rf"(?:[/?#](?:{_URL_CHAR}*{_URL_END})?)?",
+    re.IGNORECASE,
+)
 
 
 class ReplyRefused(ValueError):
@@ -131,7 +146,8 @@ def _cleaner() -> Cleaner:
     return Cleaner(
         tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS, strip=True,
         strip_comments=True,
-        filters=[partial(LinkifyFilter, callbacks=[_link_attributes], parse_email=True, skip_tags=None)],
+        filters=[partial(LinkifyFilter, callbacks=[_link_attributes], parse_email=True, skip_tags=None,
+                         url_re=URL_PATTERN)],
     )
 
 

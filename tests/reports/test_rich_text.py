@@ -92,6 +92,15 @@ def test_plain_addresses_become_links_too():
     assert '<a href="mailto:hbj@hz.example.gov.cn" rel="nofollow noopener">hbj@hz.example.gov.cn</a>' in cleaned
 
 
+def test_an_address_inside_chinese_text_is_linked_without_the_chinese_around_it():
+    assert clean("详见https://hz.example.gov.cn/n。谢谢") == \
+        '详见<a href="https://hz.example.gov.cn/n" rel="nofollow noopener">https://hz.example.gov.cn/n</a>。谢谢'
+    assert clean("请写信到hbj@hz.example.gov.cn，我们会回复。") == \
+        '请写信到<a href="mailto:hbj@hz.example.gov.cn" rel="nofollow noopener">hbj@hz.example.gov.cn</a>，我们会回复。'
+    assert clean("（见 www.example.com/a?b=1。）").startswith(
+        '（见 <a href="http://www.example.com/a?b=1" rel="nofollow noopener">')
+
+
 def test_only_http_https_and_mailto_links_stay():
     assert clean('<a href="mailto:a@hz.example.gov.cn">写信</a>') == \
         '<a href="mailto:a@hz.example.gov.cn" rel="nofollow noopener">写信</a>'
