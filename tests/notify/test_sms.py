@@ -54,7 +54,7 @@ def provider(app):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1/sms/send"
     app.config.update(SMS_API_URL=fake.url, SMS_API_TOKEN="sms-secret-token", SMS_SIGN_NAME="呼中区生态环境局",
@@ -143,6 +143,19 @@ def test_a_provider_that_does_not_answer_in_time_is_a_failed_attempt(app, provid
     assert time.monotonic() - started < 2.4
     failed = reload(message)
     assert failed.status == "pending" and "1 秒内未应答" in failed.last_error
+
+
+def test_a_provider_that_is_down_is_a_failed_attempt(app, provider):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        app.config["SMS_API_URL"] = f"http://127.0.0.1:{probe.getsockname()[1]}/v1/sms/send"
+    message = enqueue_sms("13812345678", TEXT)
+    db.session.commit()
+
+    assert deliver_due().retrying == 1
+    assert "refused" in reload(message).last_error.lower()
 
 
 def test_the_last_attempt_fails_and_staff_can_retry_it(app, provider):
