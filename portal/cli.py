@@ -245,9 +245,41 @@ def import_holidays_command(path: Path | None, dry_run: bool):
         click.echo(f"已导入节假日安排：{'、'.join(map(str, notice.years))} 年（imported）。")
 
 
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "town", "chief", "department", "auditor"]),
+              help="角色：admin 区级管理员、town 镇级、chief 河长、department 部门、auditor 审计（只读）")
+@click.option("--town", "town_name", default=None, help="镇名（town 必填；chief 可选）")
+@click.option("--river", "river_name", default=None, help="河流名称（chief 可选，与 --town 至少一项）")
+@click.option("--department", "department_code", default=None, help="部门编码，如 eeb、housing（department 必填）")
+@click.option("--name", "display_name", default="", help="姓名")
+@click.option("--email", default=None, help="工作邮箱（接收待办通知）")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（一行），而不是交互输入")
+def create_user_command(username, role, town_name, river_name, department_code, display_name, email,
+                        password_stdin):
+    """创建后台账户；出错时给出一行说明并以代码 1 退出，数据库不作更改。"""
+    from portal.accounts import AccountError
+    from portal.accounts.cli import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
+    try:
+        account = create_user(username=username, role=role, town_name=town_name, river_name=river_name,
+                              department_code=department_code, display_name=display_name, email=email,
+                              password=password)
+    except AccountError as refused:
+        click.echo(f"账户未创建：{refused}", err=True)
+        sys.exit(1)
+    click.echo(f"已创建账户 {account.username}（角色 {account.role}）。")
+    if account.role == "admin":
+        click.echo("管理员首次登录时须设置两步验证（手机验证器应用）。")
+
+
 def init_app(app):
     """Attach the registry's commands to the app's CLI (and so to `portal` and `flask`)."""
     for command in (seed_demo_command, import_ledger_command, export_ledger_command, import_areas_command,
                     send_notifications_command, import_roster_command, sweep_photos_command,
-                    import_holidays_command):
+                    import_holidays_command, create_user_command):
         app.cli.add_command(command)

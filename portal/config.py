@@ -76,9 +76,6 @@ class Defaults:
     REPORT_FINISH_DAYS = 60  # finish within this many days of acceptance
     # The reporter may confirm a fix or reopen the report for this many days after the answer that resolved it.
     REPORT_REOPEN_DAYS = 30
-    # /progress shows a town's or department's complaint figures only from this many reports in the
-    # period on, so that one fast answer cannot top the table.
-    ACCOUNTABILITY_MIN_REPORTS = 5
     REPORT_PHOTO_LIMIT = 6
     REPORT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
     REPORT_DUPLICATE_METRES = 250  # open reports this close …
@@ -151,6 +148,11 @@ class Defaults:
     # Send the session cookie only over HTTPS (and HSTS with HTTPS answers): True behind HTTPS.
     # The portal never redirects to HTTPS itself; the TLS proxy in front decides (portal/security.py).
     SESSION_COOKIE_SECURE = False
+    # Staff sign-in (/admin/login): this many failures in a row lock the account for so many minutes;
+    # password POSTs per address (Flask-Limiter syntax).
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT_MINUTES = 15
+    LOGIN_RATE_LIMIT = "20 per minute"
     ROUTING_NEAREST_TOWN_KM = 5
     ROUTING_RIVER_METRES = 500
     # Which department handles a report (DOMAIN.md §1, seed): "category:<report type>" first (matters
@@ -279,13 +281,14 @@ INTEGER_RANGES = {
     "REPORT_ACCEPT_WORKING_DAYS": (1, 365),
     "REPORT_FINISH_DAYS": (1, 3650),
     "REPORT_REOPEN_DAYS": (1, 3650),
-    "ACCOUNTABILITY_MIN_REPORTS": (1, 10000),
     "REPORT_PHOTO_LIMIT": (1, 100),
     "REPORT_PHOTO_MAX_BYTES": (1, 2**31),
     "REPORT_DUPLICATE_DAYS": (1, 3650),
     "MAX_CONTENT_LENGTH": (1, 2**40),
     "MAX_FORM_PARTS": (1, 10000),
     "PROXY_FIX_HOPS": (0, 5),
+    "LOGIN_MAX_FAILURES": (1, 100),
+    "LOGIN_LOCKOUT_MINUTES": (1, 7 * 24 * 60),
 }
 # Settings that may have a fraction (seconds, metres).
 NUMBER_RANGES = {

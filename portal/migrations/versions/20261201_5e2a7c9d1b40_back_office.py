@@ -85,6 +85,7 @@ def upgrade():
     sa.Column('locked_until', portal.models.types.UTCDateTime(), nullable=True),
     sa.Column('totp_secret_sealed', sa.LargeBinary(), nullable=True),
     sa.Column('totp_enabled', sa.Boolean(), nullable=False),
+    sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', portal.models.types.UTCDateTime(), nullable=False),
     sa.Column('last_login_at', portal.models.types.UTCDateTime(), nullable=True),
