@@ -48,5 +48,5 @@ def check_policy(password: str, username: str) -> None:
     name = (username or "").strip().lower()
     if folded in OBVIOUS or len(set(folded)) <= 2:
         raise AccountError(_l("这个密码太常见，很容易被猜到，请换一个。"), field="password")
-    if name and (folded == name or name in folded and len(folded) - len(name) < 4):
+    if name and (folded == name or name in folded and len(folded) - len(name) <= 4):
         raise AccountError(_l("密码不能与用户名相同或只是用户名加几个字符。"), field="password")
