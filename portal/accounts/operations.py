@@ -62,6 +62,9 @@ def update_account(actor, account: Account, **changes) -> Account:
     if unknown:
         raise TypeError(f"not editable here: {', '.join(sorted(unknown))}")
     current = {name: getattr(account, name) for name in EDITABLE}
+    if isinstance(actor, Account) and actor.id == account.id and changes.get("role", account.role) != account.role:
+        # An administrator demoting themselves could leave the district without one.
+        raise AccountError(_l("不能更改自己的角色。"), field="role")
     fields = _checked_fields(**{**current, **changes})
     changed = sorted(name for name, value in fields.items() if value != current[name])
     _apply(account, fields)

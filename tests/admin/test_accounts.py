@@ -286,3 +286,11 @@ def test_create_user_errors_are_one_line_and_exit_1(runner, make_account, args, 
 def test_create_user_refuses_an_unknown_role(runner):
     result = create_user(runner, "x", "--role", "king")
     assert result.exit_code == 2 and "king" in result.output
+
+
+def test_admin_cannot_change_their_own_role(admin_client):
+    response = admin_client.post(f"/admin/accounts/{admin_client.admin.id}", data={
+        "role": "auditor", "town": "", "water_body": "", "department_code": "", "chief": "",
+        "display_name": "", "email": "", "phone": ""})
+    assert response.status_code == 400 and "不能更改自己的角色" in text_of(response)
+    assert account_named("guanli").role == "admin"
