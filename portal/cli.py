@@ -272,6 +272,8 @@ def create_user_command(username, role, town_name, river_name, department_code, 
     except AccountError as refused:
         click.echo(f"账户未创建：{refused}", err=True)
         sys.exit(1)
+    except Exception as error:  # the database, most likely: one line, not a traceback
+        _fail("账户未创建，数据库未作任何更改", error)
     click.echo(f"已创建账户 {account.username}（角色 {account.role}）。")
     if account.role == "admin":
         click.echo("管理员首次登录时须设置两步验证（手机验证器应用）。")
