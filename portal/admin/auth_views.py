@@ -131,7 +131,7 @@ def enrol_totp():
             flash(_("两步验证已启用：以后登录时，请在输入密码后输入手机上的验证码。"), "success")
             return redirect(url_for("admin.index"))
     uri = totp.provisioning_uri(secret, account.username, site_name())
-    qr_svg = segno.make(uri, error="m").svg_inline(scale=4, border=2, title=_("两步验证二维码"))
+    qr_svg = segno.make(uri, error="m").svg_inline(scale=4, border=4, title=_("两步验证二维码"))
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
     return render_template("admin/enrol_totp.html", form=form, secret=grouped, qr_svg=qr_svg,
                            required=must_enrol(account)), 400 if form.errors else 200
