@@ -220,6 +220,7 @@ def check_password(username: str, password: str, *, address: str | None, now: da
     typed = (username or "").strip()[:64]
     account = db.session.scalar(select(Account).where(func.lower(Account.username) == typed.lower()))
     if account is None or not account.active:
+        passwords.spend_verification_time(password or "")
         audit.record(typed or "?", "sign_in_failed", account, address=address,
                      detail={"reason": "unknown" if account is None else "inactive"})
         return SignIn("failed")

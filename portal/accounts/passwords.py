@@ -17,6 +17,7 @@ OBVIOUS = frozenset({
 })
 
 _hasher = PasswordHasher()
+_stand_in_hash: str | None = None
 
 
 def hash_password(password: str) -> str:
@@ -30,6 +31,15 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def spend_verification_time(password: str) -> None:
+    """Verify against a stand-in hash, so that an unknown username takes as long as a wrong password
+    (the answer's timing must not tell which usernames exist)."""
+    global _stand_in_hash
+    if _stand_in_hash is None:
+        _stand_in_hash = _hasher.hash("stand-in password never used")
+    verify_password(_stand_in_hash, password)
 
 
 def needs_rehash(stored_hash: str) -> bool:
