@@ -106,3 +106,9 @@ def visible_reports(account: Account | None):
 def sees_contact(account: Account | None, report: Report) -> bool:
     """Whether the account may ask to see the reporter's contact (the handlers of this report)."""
     return can(account, "view_contact", report)
+
+
+def may_take(account: Account | None, step_name: str) -> bool:
+    """Whether the account's role may ever take this workflow step (to offer it on lists; each
+    report is still checked with ``can``)."""
+    return account is not None and account.active and account.role in workflow.STEPS[step_name].roles

@@ -44,6 +44,11 @@ def today() -> date:
     return now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
+def local_date(instant: datetime) -> date:
+    """The district's date at an aware instant (when a report was received, accepted, answered)."""
+    return instant.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
 def add_calendar_days(start: date, days: int) -> date:
     """The date ``days`` calendar days after ``start`` (for deadlines the rules count in plain days)."""
     return start + timedelta(days=days)

@@ -279,9 +279,27 @@ def create_user_command(username, role, town_name, river_name, department_code, 
         click.echo("管理员首次登录时须设置两步验证（手机验证器应用）。")
 
 
+@click.command("escalate")
+def escalate_command():
+    """超期督办：把超过受理或答复期限、尚未督办的举报提请区级河长和区生态环境局督办（可反复运行，每份只督办一次）。"""
+    from portal.db import transaction
+    from portal.reports import operations
+
+    try:
+        with transaction():
+            escalated = operations.escalate_overdue()
+            codes = [report.tracking_code for report in escalated]
+    except Exception as error:  # the database, most likely: one line, not a traceback
+        _fail("超期督办未完成，数据库未作任何更改", error)
+    if codes:
+        click.echo(f"已督办 {len(codes)} 份超期举报（escalated）：{'、'.join(codes)}")
+    else:
+        click.echo("没有需要督办的超期举报（nothing overdue to escalate）。")
+
+
 def init_app(app):
     """Attach the registry's commands to the app's CLI (and so to `portal` and `flask`)."""
     for command in (seed_demo_command, import_ledger_command, export_ledger_command, import_areas_command,
                     send_notifications_command, import_roster_command, sweep_photos_command,
-                    import_holidays_command, create_user_command):
+                    import_holidays_command, create_user_command, escalate_command):
         app.cli.add_command(command)

@@ -74,8 +74,13 @@ class Defaults:
     # Citizen reports (公众监督举报). Deadlines are configuration: provincial rules differ (DOMAIN.md §4).
     REPORT_ACCEPT_WORKING_DAYS = 2  # decide whether to accept, in working days (Mon–Fri)
     REPORT_FINISH_DAYS = 60  # finish within this many days of acceptance
+    REPORT_EXTENSION_MAX_DAYS = 30  # the one extension of the answer deadline, at most this long
+    REPORT_DUE_SOON_WORKING_DAYS = 2  # the "due soon" queue: deadlines within this many working days
     # The reporter may confirm a fix or reopen the report for this many days after the answer that resolved it.
     REPORT_REOPEN_DAYS = 30
+    # /progress shows a town's or department's complaint figures only from this many reports in the
+    # period on, so that one fast answer cannot top the table.
+    ACCOUNTABILITY_MIN_REPORTS = 5
     REPORT_PHOTO_LIMIT = 6
     REPORT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
     REPORT_DUPLICATE_METRES = 250  # open reports this close …
@@ -280,7 +285,10 @@ INTEGER_RANGES = {
     "NOTIFY_MAX_ATTEMPTS": (1, 100),
     "REPORT_ACCEPT_WORKING_DAYS": (1, 365),
     "REPORT_FINISH_DAYS": (1, 3650),
+    "REPORT_EXTENSION_MAX_DAYS": (1, 365),
+    "REPORT_DUE_SOON_WORKING_DAYS": (0, 60),
     "REPORT_REOPEN_DAYS": (1, 3650),
+    "ACCOUNTABILITY_MIN_REPORTS": (1, 10000),
     "REPORT_PHOTO_LIMIT": (1, 100),
     "REPORT_PHOTO_MAX_BYTES": (1, 2**31),
     "REPORT_DUPLICATE_DAYS": (1, 3650),

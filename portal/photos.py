@@ -52,6 +52,8 @@ from flask_babel import lazy_gettext as _l
 from PIL import ExifTags, Image, ImageCms, ImageOps
 from werkzeug.security import safe_join
 
+from portal.db import after_commit, on_rollback
+
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MAX_EDGE = 2560  # long edge of the stored image, in pixels
@@ -705,6 +707,14 @@ class PhotoBatch:
         except BaseException:
             self.discard()
             raise
+        return self.move_into_place()
+
+    def move_into_place(self) -> list[str]:
+        """Move every staged file into place (the database has committed the rows naming them).
+
+        If a move fails the others are still moved and the first error propagates; the files left
+        in staging are for ``sweep_staging(referenced=…)``.
+        """
         self.moving = True
         failure = None
         for staged in self.staged:
@@ -722,9 +732,19 @@ class PhotoBatch:
             self.storage.discard(self.staged.pop())
 
 
+def photo_batch(storage: PhotoStorage) -> PhotoBatch:
+    """A batch tied to the current ``portal.db.transaction()``: its files move into place once the
+    transaction commits and are deleted if it rolls back. What domain operations use."""
+    batch = PhotoBatch(storage)
+    on_rollback(batch.discard)
+    after_commit(batch.move_into_place)
+    return batch
+
+
 @contextmanager
 def staged_photos(storage: PhotoStorage) -> Iterator[PhotoBatch]:
-    """A batch whose staged files are deleted unless ``commit_after`` got as far as the database commit.
+    """A batch whose staged files are deleted unless ``commit_after`` got as far as the database commit
+    (the mechanism under ``photo_batch``, usable without a database).
 
     For the intake::
 

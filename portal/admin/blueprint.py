@@ -9,7 +9,7 @@ from flask import Blueprint
 from flask_login import current_user
 
 from portal import access
-from portal.admin import account_views, audit_views, auth_views, guard, outbox_views
+from portal.admin import account_views, audit_views, auth_views, guard, outbox_views, report_views
 from portal.admin.forms import role_label
 from portal.admin.navigation import navigation
 
@@ -32,9 +32,10 @@ def never_cached(response):
     return response
 
 
-def _rule(path: str, view, methods=("GET",)) -> None:
+def _rule(path: str, view, methods=("GET",), **defaults) -> None:
     """Add a rule whose endpoint is the view's own name (admin.<function>)."""
-    bp.add_url_rule(path, view.__name__, view, methods=list(methods))
+    options = {"defaults": defaults} if defaults else {}  # Flask refuses defaults=None
+    bp.add_url_rule(path, view.__name__, view, methods=list(methods), **options)
 
 
 # Signing in and out
@@ -63,6 +64,17 @@ _rule("/audit.csv", audit_views.audit_export)
 _rule("/outbox", outbox_views.outbox)
 _rule("/outbox/<int:message_id>/retry", outbox_views.outbox_retry, ("POST",))
 
-# Reports (lead)
-# (import report_views at the top with the others; then e.g.
-#  _rule("/reports", report_views.queue) — and a navigation.ENTRIES line for its count)
+# Reports: the queues, one report and its steps, moderation, the contact, staff-entered reports, exports
+_rule("/reports", report_views.queue)
+_rule("/reports/assign", report_views.bulk_assign, ("POST",))
+_rule("/reports/new", report_views.new_report, ("GET", "POST"))
+_rule("/reports.csv", report_views.export, fmt="csv")
+_rule("/reports.xlsx", report_views.export, fmt="xlsx")
+_rule("/reports/<code>", report_views.report)
+_rule("/reports/<code>/steps/<step>", report_views.take_step, ("POST",))
+_rule("/reports/<code>/contact", report_views.view_contact, ("POST",))
+_rule("/reports/<code>/publish", report_views.publication, ("POST",), action="publish")
+_rule("/reports/<code>/unpublish", report_views.publication, ("POST",), action="unpublish")
+_rule("/reports/<code>/description", report_views.redact_description, ("POST",))
+_rule("/reports/<code>/photos/<int:photo_id>", report_views.photo)
+_rule("/reports/<code>/photos/<int:photo_id>/moderation", report_views.moderate_photo, ("POST",))

@@ -38,10 +38,16 @@ def failed_messages(_account) -> int:
                              .where(OutboxMessage.status == "failed")) or 0
 
 
+def reports_waiting(account) -> int:
+    """The new reports the account can see, waiting to be accepted."""
+    from portal.reports import queries
+
+    return queries.queue_counts(account)["new"]
+
+
 ENTRIES: list[Entry] = [
     Entry(_l("工作台"), "admin.index", "use_back_office"),
-    # Reports (lead): queue entries with counts go here, e.g.
-    # Entry(_l("待受理"), "admin.queue", "view_reports", count=new_reports),
+    Entry(_l("举报"), "admin.queue", "view_reports", count=reports_waiting),
     Entry(_l("审计日志"), "admin.audit_log", "view_audit"),
     Entry(_l("通知发件箱"), "admin.outbox", "view_outbox", count=failed_messages),
     Entry(_l("账户管理"), "admin.accounts", "manage_accounts"),

@@ -13,6 +13,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     MultipleFileField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -31,40 +32,45 @@ from portal.reports import intake, workflow
 REASON = [DataRequired(_l("请填写理由。")), Length(max=5000), no_control_characters]
 
 
+def _c(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms wants choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def _label(pair) -> str:
     return pair[1] if i18n.is_english() else pair[0]
 
 
 def town_choices(blank=_l("（不限）")):
-    return [("", str(blank))] + [(str(t.id), t.name) for t in db.session.scalars(db.select(Town).order_by(Town.id))]
+    return _c([("", str(blank))] + [(str(t.id), t.name) for t in db.session.scalars(db.select(Town).order_by(Town.id))])
 
 
 def water_choices(blank=_l("（不限）")):
-    return [("", str(blank))] + [(str(w.id), w.name) for w in db.session.scalars(db.select(WaterBody).order_by(WaterBody.name))]
+    return _c([("", str(blank))] + [(str(w.id), w.name) for w in db.session.scalars(db.select(WaterBody).order_by(WaterBody.name))])
 
 
 def department_choices(blank=_l("（不限）")):
-    return [("", str(blank))] + [(d.code, departments.display(d)) for d in departments.handling()]
+    return _c([("", str(blank))] + [(d.code, departments.display(d)) for d in departments.handling()])
 
 
 def person_choices(blank=_l("（不指定人员）")):
     people = db.session.scalars(db.select(Account).where(Account.active.is_(True), Account.role != "auditor")
                                 .order_by(Account.username))
-    return [("", str(blank))] + [(str(a.id), f"{a.display_name or a.username}（{a.username}）") for a in people]
+    return _c([("", str(blank))] + [(str(a.id), f"{a.display_name or a.username}（{a.username}）") for a in people])
 
 
 def category_choices(blank=_l("（不限）")):
-    return ([("", str(blank))] if blank is not None else []) + [(t.code, vocab.REPORT_CATEGORIES.display(t.code))
-                                                               for t in vocab.REPORT_CATEGORIES]
+    return _c(([("", str(blank))] if blank is not None else []) + [(t.code, vocab.REPORT_CATEGORIES.display(t.code))
+                                                                  for t in vocab.REPORT_CATEGORIES])
 
 
 def status_choices():
-    return [("", str(_l("（不限）")))] + [(t.code, vocab.REPORT_STATUSES.display(t.code)) for t in vocab.REPORT_STATUSES]
+    return _c([("", str(_l("（不限）")))] + [(t.code, vocab.REPORT_STATUSES.display(t.code)) for t in vocab.REPORT_STATUSES])
 
 
 def channel_choices(staff_only=False):
     codes = intake.STAFF_CHANNELS if staff_only else tuple(intake.CHANNELS)
-    return ([] if staff_only else [("", str(_l("（不限）")))]) + [(c, _label(intake.CHANNELS[c])) for c in codes]
+    return _c(([] if staff_only else [("", str(_l("（不限）")))]) + [(c, _label(intake.CHANNELS[c])) for c in codes])
 
 
 class QueueFilterForm(FlaskForm):
@@ -73,12 +79,12 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    town = SelectField(_l("镇"), validate_choice=True)
-    river = SelectField(_l("河流"), validate_choice=True)
-    department = SelectField(_l("部门"), validate_choice=True)
-    category = SelectField(_l("类型"), validate_choice=True)
-    status = SelectField(_l("状态"), validate_choice=True)
-    channel = SelectField(_l("来源"), validate_choice=True)
+    town = SelectField(_l("镇"), validate_choice=True, default="")
+    river = SelectField(_l("河流"), validate_choice=True, default="")
+    department = SelectField(_l("部门"), validate_choice=True, default="")
+    category = SelectField(_l("类型"), validate_choice=True, default="")
+    status = SelectField(_l("状态"), validate_choice=True, default="")
+    channel = SelectField(_l("来源"), validate_choice=True, default="")
     q = StringField(_l("搜索"), validators=[Optional(), Length(max=100), no_control_characters])
 
     def fill_choices(self):
@@ -93,9 +99,9 @@ class BulkAssignForm(FlaskForm):
     """Assign several reports of a queue at once."""
 
     codes = SelectMultipleField(_l("举报"), choices=[], validate_choice=False)
-    town = SelectField(_l("交办给镇"), validate_choice=True)
-    department = SelectField(_l("交办给部门"), validate_choice=True)
-    person = SelectField(_l("交办给人员"), validate_choice=True)
+    town = SelectField(_l("交办给镇"), validate_choice=True, default="")
+    department = SelectField(_l("交办给部门"), validate_choice=True, default="")
+    person = SelectField(_l("交办给人员"), validate_choice=True, default="")
 
     def fill_choices(self):
         """Choices from the database."""
@@ -114,15 +120,15 @@ class RejectForm(FlaskForm):
     explanation = TextAreaField(_l("说明（告知举报人）"), validators=[Optional(), Length(max=5000), no_control_characters])
 
     def fill_choices(self):
-        self.reason.choices = [("", str(_l("请选择")))] + [(t.code, workflow.REJECTION_REASONS.display(t.code))
-                                                          for t in workflow.REJECTION_REASONS]
+        self.reason.choices = _c([("", str(_l("请选择")))] + [(t.code, workflow.REJECTION_REASONS.display(t.code))
+                                                             for t in workflow.REJECTION_REASONS])
         return self
 
 
 class AssignForm(FlaskForm):
-    town = SelectField(_l("镇"), validate_choice=True)
-    department = SelectField(_l("部门"), validate_choice=True)
-    person = SelectField(_l("人员"), validate_choice=True)
+    town = SelectField(_l("镇"), validate_choice=True, default="")
+    department = SelectField(_l("部门"), validate_choice=True, default="")
+    person = SelectField(_l("人员"), validate_choice=True, default="")
     note = TextAreaField(_l("交办说明（内部）"), validators=[Optional(), Length(max=5000), no_control_characters])
 
     def fill_choices(self):
@@ -144,8 +150,8 @@ class ExtendForm(FlaskForm):
 
 
 class TransferForm(FlaskForm):
-    town = SelectField(_l("转交给镇"), validate_choice=True)
-    department = SelectField(_l("转交给部门"), validate_choice=True)
+    town = SelectField(_l("转交给镇"), validate_choice=True, default="")
+    department = SelectField(_l("转交给部门"), validate_choice=True, default="")
     reason = TextAreaField(_l("转交理由（内部）"), validators=REASON)
 
     def fill_choices(self):
@@ -175,7 +181,7 @@ class DescriptionForm(FlaskForm):
 
 
 class PhotoModerationForm(FlaskForm):
-    mode = SelectField(_l("处理方式"), choices=[("show", _l("原样公开")), ("blur", _l("模糊处理")), ("hide", _l("不公开"))])
+    mode = SelectField(_l("处理方式"), choices=_c([("show", _l("原样公开")), ("blur", _l("模糊处理")), ("hide", _l("不公开"))]))
     regions = HiddenField()
     whole = BooleanField(_l("模糊整张照片"), default=True)
     x = DecimalField(_l("区域左边（%）"), places=None, validators=[Optional(), NumberRange(min=0, max=100)])

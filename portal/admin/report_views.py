@@ -128,7 +128,7 @@ def _step_forms(report, posted: dict | None = None) -> dict:
         if name == "extend" and report.extension_days:
             continue
         if access.can(me, name, report):
-            open_steps[name] = (posted or {}).get(name) or make(formdata=None)
+            open_steps[name] = (posted or {}).get(name) or make(formdata=None, prefix=name)
     return open_steps
 
 
@@ -149,7 +149,8 @@ def _page(report, *, posted: dict | None = None, error: str | None = None, conta
         if access.can(me, "view_contact", report) else None,
         moderation=moderation, description_form=(posted or {}).get("description") or forms.DescriptionForm(
             formdata=None, text=visibility.public_description(report)) if moderation else None,
-        photo_form=forms.PhotoModerationForm(formdata=None) if moderation else None,
+        photo_forms={p.id: forms.PhotoModerationForm(formdata=None, prefix=f"photo{p.id}") for p in report.photos}
+        if moderation else {},
         publish_form=forms.EmptyForm(formdata=None), public_photo_ids={p.id for p in visibility.public_photos(report)},
         reply_templates=reply_templates.templates_for(report.category),
         rejection_reasons=workflow.REJECTION_REASONS, channels=intake.CHANNELS,
@@ -171,13 +172,13 @@ def take_step(code: str, step: str):
         "accept": (forms.EmptyForm, lambda f: operations.accept(_me(), report)),
         "start": (forms.EmptyForm, lambda f: operations.start(_me(), report)),
         "close": (forms.EmptyForm, lambda f: operations.close(_me(), report)),
-        "reject": (lambda: forms.RejectForm().fill_choices(),
+        "reject": (lambda **kw: forms.RejectForm(**kw).fill_choices(),
                    lambda f: operations.reject(_me(), report, f.reason.data, f.explanation.data)),
-        "assign": (lambda: forms.AssignForm().fill_choices(),
+        "assign": (lambda **kw: forms.AssignForm(**kw).fill_choices(),
                    lambda f: operations.assign(_me(), report, *_targets_dict(f), note=f.note.data)),
         "answer": (forms.AnswerForm, lambda f: _answer(report, f)),
         "extend": (forms.ExtendForm, lambda f: operations.extend(_me(), report, f.days.data, f.reason.data)),
-        "transfer": (lambda: forms.TransferForm().fill_choices(),
+        "transfer": (lambda **kw: forms.TransferForm(**kw).fill_choices(),
                      lambda f: operations.transfer(_me(), report, f.reason.data,
                                                    town=_targets(f.town.data, None, None)[0],
                                                    department=_targets(None, f.department.data, None)[1])),
@@ -187,7 +188,7 @@ def take_step(code: str, step: str):
     if step not in steps:
         abort(404)
     make, run = steps[step]
-    form = make()
+    form = make(prefix=step)  # each step's form has its own prefix: several share one page
     if not form.validate_on_submit():
         return _page(report, posted={step: form}, error=_form_problem(form), status=400)
     try:
@@ -289,7 +290,7 @@ def moderate_photo(code: str, photo_id: int):
     photo = visibility.photo_of(report, photo_id, private=True)
     if photo is None:
         abort(404)
-    form = forms.PhotoModerationForm()
+    form = forms.PhotoModerationForm(prefix=f"photo{photo.id}")
     if not form.validate_on_submit():
         return _page(report, error=_form_problem(form), status=400)
     try:

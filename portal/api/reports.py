@@ -1,6 +1,6 @@
 """Published citizen reports as GeoJSON, for the map's report layer and for other software.
 
-Only what ``tracking.public_view`` makes public: approximate positions (three decimals), category,
+Only what ``visibility.public_view`` makes public: approximate positions (three decimals), category,
 status, handling town and department; never the reporter's identity or anything they added later.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from flask import current_app
 from portal import calendar
 from portal.api import bp
 from portal.api.geo import _geojson_response
-from portal.reports import tracking
+from portal.reports import messages, queries, visibility
 
 REPORTS_MAX_AGE = 60  # seconds
 
@@ -24,8 +24,8 @@ def reports_geojson():
     today = calendar.today()
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     features = []
-    for report in tracking.located_published_reports():
-        view = tracking.public_view(report, today)
+    for report in queries.located_published_reports():
+        view = visibility.public_view(report, today)
         if view["position"] is None:
             continue
         latitude, longitude = view["position"]
@@ -44,7 +44,7 @@ def reports_geojson():
                 "submitted_on": view["submitted_at"].astimezone(zone).date().isoformat(),
                 "me_too_count": view["me_too_count"],
                 "description": view["description"],
-                "url": tracking.public_url(report),
+                "url": messages.public_url(report),
             },
         })
     body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,

@@ -10,8 +10,9 @@ from portal.citizen.uploads import STAGED_FIELD, read_uploads, staged_from_form,
 from portal.extensions import limiter
 from portal.registry import vocabulary as vocab
 from portal.i18n import is_english
+from portal.db import transaction
 from portal.reports import intake, privacy
-from portal.reports.tracking import find_by_code
+from portal.reports.queries import find_by_code
 
 NEW_REPORT_KEY = "new_report"  # session key: the private link is shown once, right after submitting
 
@@ -73,7 +74,8 @@ def new_report():
         language="en" if is_english() else "zh",
     )
     try:
-        report, secret = intake.submit(submission)
+        with transaction():
+            report, secret = intake.receive(submission)
     except intake.SubmissionRefused as refused:
         return _render(form, kept=kept + intake.stage_for_later(photos), error=str(refused), status=400)
     # The confirmation shows the private link once; the session carries it only encrypted.
@@ -126,7 +128,11 @@ def me_too(code: str):
     report = find_by_code(code)
     if report is None or report.status not in vocab.OPEN_REPORT_STATUSES:
         abort(404)
-    counted = intake.add_me_too(report, request.remote_addr or "")
+    try:
+        with transaction():
+            counted = intake.add_me_too(report, request.remote_addr or "")
+    except intake.AlreadyCounted:  # their other request, a moment ago
+        counted = False
     flash(_("已记录：您也看到了这个问题。") if counted else _("您已经对这份举报表示过“我也看到了”。"))
     return redirect(url_for("reports.track", code=report.tracking_code), code=303)
 

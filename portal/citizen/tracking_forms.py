@@ -11,7 +11,7 @@ from wtforms import RadioField, SelectChoice, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.citizen.forms import CitizenForm
-from portal.reports.tracking import TEXT_MAX_LENGTH
+from portal.reports.reporter_actions import TEXT_MAX_LENGTH
 
 _TOO_LONG = _l("最多 %(max)d 个字。")
 _CHOOSE_STARS = _l("请选择 1 到 5 星。")

@@ -44,6 +44,8 @@ class Report(db.Model):
     reporter_phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     reporter_email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     anonymous: Mapped[bool] = mapped_column(default=False)
+    # The language the reporter used the form in ("zh" or "en"): what they are written to in.
+    reporter_language: Mapped[str] = mapped_column(String(8), default="zh")
     # The reporter's choice (publish without personal data) and the staff's decision after review.
     publication_allowed: Mapped[bool] = mapped_column(default=False)
     published: Mapped[bool] = mapped_column(default=False, index=True)

@@ -1,25 +1,26 @@
 """Report intake, a pipeline of named steps: check photos → locate → route → save → notify.
 
-``submit`` writes the report, its timeline entry and its outgoing messages in ONE transaction
-(the outbox), and moves the photos into place only after that commit succeeds: a failed
-submission leaves no row and no file behind. Nothing is sent from inside the citizen's request.
+``receive`` is the one way a report enters: the web form, a telephone report (12345 forwards) or a
+walk-in that staff type in, and Open311 all call it, marked with their channel, so every report is
+located, routed and told the same way. It adds the report, its timeline entry and its outgoing
+messages to the caller's ``portal.db.transaction()`` (the outbox), and its photos move into place
+only once that commits: a failed submission leaves no row and no file behind. Nothing is sent
+from inside the citizen's request.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal import notify
+from portal import audit, calendar
 from portal.extensions import db
-from portal.models import Department, MeToo, Outfall, Report, ReportPhoto, ReportUpdate, Town
+from portal.models import Account, Department, MeToo, Outfall, Report, ReportPhoto, ReportUpdate, Town
 from portal.models.types import utcnow
 from portal.photos import (
     CleanPhoto,
@@ -27,14 +28,18 @@ from portal.photos import (
     Upload,
     check_before_decoding,
     inspect_and_clean,
-    staged_photos,
+    photo_batch,
     storage_for,
 )
 from portal.registry import vocabulary as vocab
-from portal.reports import privacy
-from portal.reports.tracking import PUBLIC_POSITION_DECIMALS, notification_recipients, public_url
+from portal.reports import messages, privacy
+from portal.reports.visibility import PUBLIC_POSITION_DECIMALS
 from portal.routing import route_report
-from portal.urls import external_url
+
+# How a report reached the portal (Report.channel); staff enter the telephone and walk-in ones.
+CHANNELS = {"web": ("网站", "Website"), "telephone": ("电话（12345 转办等）", "Telephone (12345 hotline forwards)"),
+            "walk_in": ("来访", "Walk-in"), "open311": ("Open311 接口", "Open311 API")}
+STAFF_CHANNELS = ("telephone", "walk_in")
 
 
 @dataclass(frozen=True)
@@ -161,8 +166,12 @@ def find_outfall(code: str | None) -> Outfall | None:
     return db.session.scalar(select(Outfall).where((Outfall.code == code) | (Outfall.national_code == code)))
 
 
-def submit(submission: Submission, *, now: datetime | None = None) -> tuple[Report, str]:
-    """Save a report with its photos and outgoing messages; return it and the private-link secret."""
+def receive(submission: Submission, *, channel: str = "web", actor: Account | None = None,
+            now: datetime | None = None) -> tuple[Report, str]:
+    """Add a report with its photos and outgoing messages to the caller's transaction; return it
+    and the private-link secret. ``actor``: the member of staff who typed it in (audited)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel: {channel!r}")
     now = now or utcnow()
     outfall = find_outfall(submission.outfall_code)
     if submission.outfall_code and outfall is None:
@@ -178,43 +187,44 @@ def submit(submission: Submission, *, now: datetime | None = None) -> tuple[Repo
     routing = route_report(lat, lon, outfall, submission.category, at=now)
     secret, secret_digest = privacy.new_secret()
     anonymous = submission.anonymous
-    today = now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
-    accept_due = add_working_days(today, current_app.config["REPORT_ACCEPT_WORKING_DAYS"])
+    accept_due = calendar.add_working_days(calendar.local_date(now), current_app.config["REPORT_ACCEPT_WORKING_DAYS"])
     observed = submission.observed_at or suggestions(submission.photos)["taken_at"]
     report = Report(
         tracking_code=_unused_tracking_code(), secret_digest=secret_digest, category=submission.category,
         description=submission.description.strip(), observed_at=observed, latitude=lat, longitude=lon,
         location_source=source, address_text=(submission.address or "").strip() or None, outfall=outfall,
         town_id=routing.town_id, water_body_id=routing.water_body_id, department_code=routing.department,
-        chief_id=routing.chief_id, routing_reasons="\n".join(routing.reasons),
+        chief_id=routing.chief_id, routing_reasons="\n".join(routing.reasons), channel=channel,
         reporter_name_sealed=None if anonymous else privacy.seal(submission.name),
         reporter_phone_sealed=None if anonymous else privacy.seal(submission.phone),
         reporter_email_sealed=None if anonymous else privacy.seal(submission.email),
+        reporter_language="en" if submission.language == "en" else "zh",
         anonymous=anonymous, publication_allowed=submission.publication_allowed, consent_at=now,
         status="submitted", accept_due=accept_due,
+        # Until acceptance sets it from the acceptance date, the answer is due this long after the
+        # acceptance deadline: what the reporter is told on submission.
         finish_due=accept_due + timedelta(days=current_app.config["REPORT_FINISH_DAYS"]),
         created_at=now, updated_at=now,
     )
     report.updates.append(ReportUpdate(kind="status", status="submitted", occurred_at=now, author="system",
                                        text="已收到举报，等待受理。"))
     db.session.add(report)
-    try:
-        with staged_photos(storage_for(current_app)) as batch:
-            # Photos kept from a preview come first (already staged), then this request's.
-            files = [(batch.adopt(kept.image_key), batch.adopt(kept.thumbnail_key), kept) for kept in submission.staged]
-            files += [(batch.stage(photo.image), batch.stage(photo.thumbnail), photo) for photo in submission.photos]
-            for slot, (image, thumbnail, photo) in enumerate(files, start=1):
-                report.photos.append(ReportPhoto(slot=slot, storage_key=image.key, thumbnail_key=thumbnail.key,
-                                                 width=photo.width, height=photo.height, sha256=photo.sha256,
-                                                 created_at=now))
-            db.session.flush()
-            _enqueue_notifications(report)
-            if not anonymous and (submission.email or "").strip():
-                _enqueue_private_link(report, secret, submission.email.strip(), submission.language)
-            batch.commit_after(db.session.commit)
-    except Exception:
-        db.session.rollback()
-        raise
+    batch = photo_batch(storage_for(current_app))
+    # Photos kept from a preview come first (already staged), then this request's.
+    files = [(batch.adopt(kept.image_key), batch.adopt(kept.thumbnail_key), kept) for kept in submission.staged]
+    files += [(batch.stage(photo.image), batch.stage(photo.thumbnail), photo) for photo in submission.photos]
+    for slot, (image, thumbnail, photo) in enumerate(files, start=1):
+        report.photos.append(ReportPhoto(slot=slot, storage_key=image.key, thumbnail_key=thumbnail.key,
+                                         width=photo.width, height=photo.height, sha256=photo.sha256,
+                                         created_at=now))
+    db.session.flush()
+    report.town = db.session.get(Town, report.town_id) if report.town_id else None
+    report.department = db.session.get(Department, report.department_code) if report.department_code else None
+    messages.new_report(report)
+    if not anonymous and (submission.email or "").strip():
+        messages.private_link(report, secret, submission.email.strip(), submission.language)
+    if actor is not None:
+        audit.record(actor, "report_entered", report, detail={"channel": channel})
     return report, secret
 
 
@@ -236,54 +246,6 @@ def _unused_tracking_code() -> str:
         code = privacy.new_tracking_code()
         if db.session.scalar(select(Report.id).where(Report.tracking_code == code)) is None:
             return code
-
-
-def add_working_days(start: date, days: int) -> date:
-    """The date ``days`` working days (Monday–Friday) after ``start``; public holidays are not known."""
-    current = start
-    while days > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            days -= 1
-    return current
-
-
-def _enqueue_notifications(report: Report) -> None:
-    """Queue the messages to the handling town and the group robots, in the report's transaction.
-
-    They say what and where, and link to the public tracking page; never who reported it.
-    """
-    town = db.session.get(Town, report.town_id) if report.town_id else None
-    report.town = town
-    department = db.session.get(Department, report.department_code) if report.department_code else None
-    town_name = town.name if town else "区生态环境局"
-    where = (f"{report.latitude:.5f}, {report.longitude:.5f}" if report.latitude is not None
-             else report.address_text or "")
-    text = (f"新举报 {report.tracking_code}：{vocab.REPORT_CATEGORIES.label(report.category)}\n"
-            f"承办：{town_name} · {department.name if department else '待指定部门'}\n地点：{where}\n"
-            f"受理期限：{report.accept_due:%Y-%m-%d}\n{report.description[:300]}\n{public_url(report)}")
-    topic = f"report:{report.tracking_code}"
-    for address in notification_recipients(report):
-        notify.enqueue_email(address, f"新举报 {report.tracking_code}（{town_name}）", text, topic=topic)
-    for url in current_app.config["REPORT_NOTIFY_WEBHOOKS"]:
-        notify.enqueue_webhook(url, notify.group_robot_text(text), topic=topic)
-
-
-def _enqueue_private_link(report: Report, secret: str, address: str, language: str) -> None:
-    """Queue the e-mail that gives the reporter their private link (in the report's transaction),
-    in the language they used the form in."""
-    config = current_app.config
-    with force_locale("en" if language == "en" else config["DEFAULT_LOCALE"]):
-        district = config["DISTRICT_NAME_EN"] if language == "en" else config["DISTRICT_NAME"]
-        subject = _("您的举报已收到（查询码 %(code)s）", code=report.tracking_code)
-        body = _("您好：\n\n我们已收到您的举报，查询码：%(code)s。\n\n"
-                 "您的私人链接（请妥善保存，不要转发：任何拿到这个链接的人都能看到您的举报内容和联系方式）：\n%(private)s\n\n"
-                 "用它可以查看办理进展、补充信息和照片、确认问题已解决或重新打开、评价办理。\n"
-                 "只想告诉别人办理进度时，请分享公开查询页：%(public)s\n\n%(district)s入河排污口公开与举报平台",
-                 code=report.tracking_code, private=external_url("reports.private", code=report.tracking_code,
-                                                                  secret=secret),
-                 public=public_url(report), district=district)
-    notify.enqueue_email(address, subject, body, topic=f"report:{report.tracking_code}:reporter")
 
 
 def nearby_open_reports(lat: float, lon: float, *, now: datetime | None = None) -> list[tuple[Report, int]]:
@@ -325,11 +287,16 @@ def _metres(lat1, lon1, lat2, lon2) -> float:
     return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
+class AlreadyCounted(Exception):
+    """The same visitor's "me too" was counted by a concurrent request (the transaction rolls back)."""
+
+
 def add_me_too(report: Report, visitor_address: str) -> bool:
-    """Count someone else seeing the same problem, once per visitor; True if it was counted now.
+    """Count someone else seeing the same problem, once per visitor; True if it is counted now.
 
     The database decides, so that concurrent requests neither lose a count nor count a visitor
-    twice: the row is unique per (report, visitor) and the count is incremented in SQL.
+    twice: the row is unique per (report, visitor) and the count is incremented in SQL. When the
+    visitor's other request wins the race, the flush fails and ``AlreadyCounted`` is raised.
     """
     digest = privacy.visitor_digest(visitor_address)
     already = db.session.scalar(select(MeToo.id).where(MeToo.report_id == report.id, MeToo.visitor_digest == digest))
@@ -338,11 +305,9 @@ def add_me_too(report: Report, visitor_address: str) -> bool:
     try:
         db.session.add(MeToo(report_id=report.id, visitor_digest=digest))
         db.session.flush()
-        db.session.execute(update(Report).where(Report.id == report.id)
-                           .values(me_too_count=Report.me_too_count + 1).execution_options(synchronize_session=False))
-        db.session.commit()
-    except IntegrityError:  # the same visitor's other request was counted a moment ago
-        db.session.rollback()
-        return False
+    except IntegrityError:
+        raise AlreadyCounted() from None
+    db.session.execute(update(Report).where(Report.id == report.id)
+                       .values(me_too_count=Report.me_too_count + 1).execution_options(synchronize_session=False))
     db.session.expire(report, ["me_too_count"])
     return True

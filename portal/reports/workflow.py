@@ -56,7 +56,7 @@ REJECTION_REASONS = Vocabulary("rejection reason", [
 ])
 
 # Timeline entry kinds and what the public timeline calls them.
-ENTRY_KINDS = ("status", "response", "note", "reporter_added", "confirmed", "reopened", "rated", "published",
+ENTRY_KINDS = ("status", "response", "answer", "note", "reporter_added", "confirmed", "reopened", "rated", "published",
                "unpublished", "extended", "transferred", "assigned", "merged", "escalated", "moderated")
 
 

@@ -74,7 +74,10 @@ def reclaim_test_client_files():
 @pytest.fixture
 def towns(app):
     """The demo towns, rivers and chiefs, for routing."""
-    demo.seed()
+    from portal.db import transaction
+
+    with transaction():
+        demo.seed()
 
 
 def test_form_works_without_javascript_and_redirects_to_the_confirmation(app, client, towns):
@@ -289,12 +292,12 @@ def test_the_reporters_identity_reaches_no_public_response(app, client, towns):
     """Plant a canary contact in a published, answered report; look for it everywhere the public can."""
     import zipfile
 
-    from portal.reports import tracking
+    from portal.reports import operations
 
     post(client, photos=[("a.jpg", gps_jpeg())], public="y", outfall="DEMO-HZ-001", **CANARY)
     report = db.session.scalar(select(Report))
-    tracking.publish(report)
-    tracking.record_status(report, "resolved", "已现场核查并封堵。", public=True)
+    operations.publish(report)
+    operations.record_status(report, "resolved", "已现场核查并封堵。", public=True)
     db.session.commit()
     paths = ["/", "/outfalls", "/outfalls/DEMO-HZ-001", "/reports", f"/reports/{report.tracking_code}",
              "/feed.atom", "/progress", "/data", "/rivers", "/api/v1/outfalls.geojson", "/api/v1/outfalls.csv",

@@ -16,11 +16,25 @@ from portal.extensions import db
 from portal.models import OutboxMessage, Report, ReportPhoto, ReportUpdate
 from portal.models.types import utcnow
 from portal.photos import storage_for
-from portal.reports import tracking
+from portal.db import transaction
+from portal.reports import operations, queries, reporter_actions
 
 CANARY = {"name": "甄测试", "phone": "13900001234", "email": "canary@example.com"}
 XSS = "<script>alert(1)</script>"
 NOTIFY = {"呼中镇": ["huzhong@example.gov.cn"], "*": ["district@example.gov.cn"]}
+
+
+def _committed(action):
+    """A reporter action as the private page runs it: in its own committed transaction."""
+    def run(*args, **kwargs):
+        with transaction():
+            return action(*args, **kwargs)
+    return run
+
+
+committed_add_information = _committed(reporter_actions.add_information)
+committed_confirm_fixed = _committed(reporter_actions.confirm_fixed)
+committed_reopen = _committed(reporter_actions.reopen)
 
 
 # Werkzeug's test client spools a large multipart body to a temporary file that it leaves to the
@@ -52,7 +66,7 @@ def planted(**fields):
 
 
 def load(code: str) -> Report:
-    return tracking.find_by_code(code)
+    return queries.find_by_code(code)
 
 
 def text_of(response) -> str:
@@ -84,7 +98,7 @@ def outbox_count() -> int:
 def resolve(code: str, days_ago: float, text: str = "已现场核查，排污管已封堵。"):
     """Staff answer the report and mark it resolved ``days_ago`` days ago."""
     report = load(code)
-    tracking.record_status(report, "resolved", text, now=utcnow() - timedelta(days=days_ago))
+    operations.record_status(report, "resolved", text, now=utcnow() - timedelta(days=days_ago))
     commit_and_forget()
 
 
@@ -94,7 +108,7 @@ def resolve(code: str, days_ago: float, text: str = "已现场核查，排污管
 def test_public_page_shows_progress_and_who_handles_it_but_nothing_personal(client):
     code, secret = planted(description="河边灰水直排，气味刺鼻。", accept_due=date(2026, 11, 4),
                            finish_due=date(2027, 1, 3))
-    tracking.record_status(load(code), "accepted", "已受理，转呼中镇办理。")
+    operations.record_status(load(code), "accepted", "已受理，转呼中镇办理。")
     commit_and_forget()
 
     response = client.get(f"/reports/{code}")
@@ -133,8 +147,8 @@ def test_public_page_of_a_district_report(client):
 def test_public_page_hides_what_is_not_public(client):
     code, secret = planted()
     report = load(code)
-    tracking.record_status(report, None, "内部：联系甄测试核实", public=False)
-    tracking.add_information(report, "我家就在河边 3 号", storage=storage_for(client.application))
+    operations.record_status(report, None, "内部：联系甄测试核实", public=False)
+    committed_add_information(report, "我家就在河边 3 号", storage=storage_for(client.application))
     db.session.remove()
 
     page = text_of(client.get(f"/reports/{code}"))
@@ -154,7 +168,7 @@ def test_the_public_page_in_english(client):
 
 def test_a_published_report_shows_its_description_and_a_rough_position(client):
     code, secret = planted(description="排口在桥下游约五十米。")
-    tracking.publish(load(code))
+    operations.publish(load(code))
     commit_and_forget()
 
     response = client.get(f"/reports/{code}")
@@ -318,10 +332,10 @@ def test_published_reports_show_only_the_photos_staff_reviewed(client):
     code, secret = planted()
     storage = storage_for(client.application)
     report = load(code)
-    tracking.add_information(report, None, [_clean(jpeg())], storage=storage, now=utcnow() - timedelta(hours=2))
-    tracking.publish(report, now=utcnow() - timedelta(hours=1))
+    committed_add_information(report, None, [_clean(jpeg())], storage=storage, now=utcnow() - timedelta(hours=2))
+    operations.publish(report, now=utcnow() - timedelta(hours=1))
     db.session.commit()
-    tracking.add_information(report, "又拍了一张", [_clean(jpeg((0, 0, 200)))], storage=storage)
+    committed_add_information(report, "又拍了一张", [_clean(jpeg((0, 0, 200)))], storage=storage)
     reviewed, later = [p.id for p in report.photos]
     commit_and_forget()
 
@@ -332,7 +346,7 @@ def test_published_reports_show_only_the_photos_staff_reviewed(client):
     page = text_of(client.get(f"/reports/{code}"))
     assert f"/photos/{reviewed}" in page and f"/photos/{later}" not in page
     # Taken off the public list: no public photo at all.
-    tracking.unpublish(load(code))
+    operations.unpublish(load(code))
     commit_and_forget()
     assert client.get(f"/reports/{code}/photos/{reviewed}").status_code == 404
 
@@ -340,8 +354,8 @@ def test_published_reports_show_only_the_photos_staff_reviewed(client):
 def test_a_photo_of_another_report_is_not_served(client):
     code, secret = planted()
     other, _ = make_report()
-    tracking.add_information(other, None, [_clean(jpeg())], storage=storage_for(client.application))
-    tracking.publish(other)
+    committed_add_information(other, None, [_clean(jpeg())], storage=storage_for(client.application))
+    operations.publish(other)
     photo_id = other.photos[0].id
     commit_and_forget()
 
@@ -406,7 +420,7 @@ def test_the_window_is_configuration(app):
     code, _ = planted()
     resolve(code, days_ago=45)
 
-    tracking.confirm_fixed(load(code))
+    committed_confirm_fixed(load(code))
 
     assert load(code).status == "confirmed"
 
@@ -415,12 +429,12 @@ def test_the_window_starts_from_the_latest_resolution(app):
     code, _ = planted()
     report = load(code)
     now = utcnow()
-    tracking.record_status(report, "resolved", "第一次答复", now=now - timedelta(days=60))
-    tracking.record_status(report, "reopened", author="reporter", now=now - timedelta(days=50))
-    tracking.record_status(report, "resolved", "第二次答复", now=now - timedelta(days=10))
+    operations.record_status(report, "resolved", "第一次答复", now=now - timedelta(days=60))
+    operations.record_status(report, "reopened", author="reporter", now=now - timedelta(days=50))
+    operations.record_status(report, "resolved", "第二次答复", now=now - timedelta(days=10))
     db.session.commit()
 
-    tracking.reopen(report, "还是没解决", now=now)
+    committed_reopen(report, "还是没解决", now=now)
 
     assert report.status == "reopened"
 
@@ -431,10 +445,10 @@ def test_only_a_resolved_report_can_be_confirmed_or_reopened(app, status):
     db.session.commit()
 
     with app.test_request_context():  # the refusal speaks the visitor's language
-        with pytest.raises(tracking.ReportActionRefused, match="答复办结后"):
-            tracking.confirm_fixed(report)
-        with pytest.raises(tracking.ReportActionRefused, match="答复办结后"):
-            tracking.reopen(report, "理由")
+        with pytest.raises(reporter_actions.ReportActionRefused, match="答复办结后"):
+            committed_confirm_fixed(report)
+        with pytest.raises(reporter_actions.ReportActionRefused, match="答复办结后"):
+            committed_reopen(report, "理由")
     assert report.status == status
 
 
@@ -503,15 +517,15 @@ def test_the_first_staff_entry_is_the_response_time(app):
     report, _ = make_report()
     first = utcnow() - timedelta(days=1)
 
-    tracking.record_status(report, "accepted", now=first)
-    tracking.record_status(report, None, "已派人核查")
+    operations.record_status(report, "accepted", now=first)
+    operations.record_status(report, None, "已派人核查")
 
     assert report.responded_at == first and report.status == "accepted"
     assert [u.kind for u in report.updates] == ["status", "status", "response"]
     with pytest.raises(ValueError):
-        tracking.record_status(report, "lost")
+        operations.record_status(report, "lost")
     with pytest.raises(ValueError):
-        tracking.record_status(report, "accepted")  # neither a change nor a word
+        operations.record_status(report, "accepted")  # neither a change nor a word
 
 
 # --- published reports: the list, the API, the map ----------------------------------------------------------
@@ -520,7 +534,7 @@ def test_the_first_staff_entry_is_the_response_time(app):
 def test_the_list_shows_only_published_reports(client):
     shown, secret = planted(category="dead_fish")
     hidden, _ = planted(category="signboard")
-    tracking.publish(load(shown))
+    operations.publish(load(shown))
     commit_and_forget()
 
     response = client.get("/reports")
@@ -537,7 +551,7 @@ def test_the_list_is_paged(client, monkeypatch):
 
     monkeypatch.setattr(tracking_views, "REPORTS_PER_PAGE", 2)
     for _ in range(3):
-        tracking.publish(make_report()[0])
+        operations.publish(make_report()[0])
     commit_and_forget()
 
     first, second = main_text(client.get("/reports")), main_text(client.get("/reports?page=2"))
@@ -560,8 +574,8 @@ def test_geojson_has_only_published_reports_at_approximate_positions(client):
     shown, secret = planted(description="桥下排口")
     planted(description="未公开的举报")
     unlocated, _ = planted(latitude=None, longitude=None)
-    tracking.publish(load(shown))
-    tracking.publish(load(unlocated))
+    operations.publish(load(shown))
+    operations.publish(load(unlocated))
     commit_and_forget()
 
     response = client.get("/api/v1/reports.geojson")
@@ -592,10 +606,10 @@ def test_map_offers_the_report_layer(client):
 def test_scripts_in_reports_come_out_as_text_everywhere(client):
     report, secret = make_report(description=f"描述{XSS}", address_text=f"地点{XSS}", name=f"姓名{XSS}")
     code = report.tracking_code
-    tracking.record_status(report, "accepted", f"答复{XSS}")
-    tracking.publish(report)
+    operations.record_status(report, "accepted", f"答复{XSS}")
+    operations.publish(report)
     db.session.commit()
-    tracking.add_information(report, f"补充{XSS}", storage=storage_for(client.application))
+    committed_add_information(report, f"补充{XSS}", storage=storage_for(client.application))
     commit_and_forget()
     resolve(code, days_ago=1)
     client.post(f"/reports/{code}/private/{secret}/rate", data={"stars": "3", "comment": f"评价{XSS}"})

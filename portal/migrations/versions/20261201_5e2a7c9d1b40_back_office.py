@@ -123,6 +123,7 @@ def upgrade():
     with op.batch_alter_table('report', schema=None) as batch_op:
         batch_op.add_column(sa.Column('department_code', sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column('channel', sa.String(length=16), nullable=False, server_default='web'))
+        batch_op.add_column(sa.Column('reporter_language', sa.String(length=8), nullable=False, server_default='zh'))
         batch_op.add_column(sa.Column('accepted_at', portal.models.types.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('assigned_at', portal.models.types.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('answered_at', portal.models.types.UTCDateTime(), nullable=True))
@@ -195,6 +196,7 @@ def downgrade():
         batch_op.drop_column('assigned_at')
         batch_op.drop_column('accepted_at')
         batch_op.drop_column('channel')
+        batch_op.drop_column('reporter_language')
         batch_op.drop_column('department_code')
 
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
