@@ -10,7 +10,8 @@ from babel.messages.pofile import read_po
 from portal.i18n import TRANSLATIONS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
-METHODS = [("portal/**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.xml", "jinja2")]
+METHODS = [("portal/**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.xml", "jinja2"),
+           ("templates/**.txt", "jinja2")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
 
 
