@@ -45,7 +45,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     import portal.models  # noqa: F401  (registers the tables with the metadata)
 
+    from portal import db as transactions
+
     database.init_app(app)
+    transactions.init_app(app)
     migrate.init_app(app, database, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -62,6 +62,12 @@ def discard_hooks() -> None:
     db.session.info.pop("portal.depth", None)
 
 
+def init_app(app) -> None:
+    """At the end of every request or command context, forget the hooks of work never committed
+    (running their rollback hooks: staged photo files are deleted)."""
+    app.teardown_appcontext(lambda _error: discard_hooks())
+
+
 def _run(hooks: list[Callable[[], object]]) -> None:
     failure = None
     for hook in hooks:

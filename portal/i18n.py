@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 from babel import Locale, support
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import Babel, Domain, get_locale, refresh
 from werkzeug.utils import cached_property
 
@@ -61,8 +61,11 @@ def _compile(locale: Locale):
 
 
 def select_locale() -> str:
-    """The visitor's language: ?lang= for a shared link, then their remembered choice, then Chinese."""
+    """The visitor's language: ?lang= for a shared link, then their remembered choice, then Chinese
+    (also outside a request: a command, cron)."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["DEFAULT_LOCALE"]
     for choice in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
         if choice in languages:
             return choice

@@ -79,6 +79,17 @@ def handlers(report: Report, what: str, lines: list[str] = (), *, assignee: Acco
         _to_account(person, subject, body, report)
 
 
+def assignee(report: Report, what: str) -> None:
+    """Tell the member of staff the report is assigned to that someone else took a step on it."""
+    person = report.assignee
+    if person is None or not person.active:
+        return
+    body = render_template("email/handler_update.txt", report=report, what=what, lines=[],
+                           town_name=_town_name(report), public_url=public_url(report), admin_url=admin_url(report))
+    headline = (what.splitlines() or [""])[0][:80]  # a subject is one line
+    _to_account(person, f"举报 {report.tracking_code}：{headline}", body, report)
+
+
 def _to_account(account: Account, subject: str, body: str, report: Report) -> None:
     """A member of staff hears by e-mail and, when they gave a mobile number, by a short text."""
     if account.email:

@@ -91,6 +91,8 @@ def _after(actor: Account, action: str, report: Report, entry_text: str | None, 
     audit.record(actor, action, report, reason=reason, detail=detail)
     if tell_reporter:
         messages.reporter(report, REPORT_STATUSES.label(report.status), entry_text)
+    if report.assignee is not None and report.assignee is not actor and not handlers_what:
+        messages.assignee(report, f"{actor.display_name or actor.username}：{entry_text or action}")
     if handlers_what:
         messages.handlers(report, handlers_what, [f"操作人：{actor.display_name or actor.username}"]
                           + ([f"理由：{reason}"] if reason else []))

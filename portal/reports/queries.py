@@ -16,9 +16,10 @@ from portal.models import Account, Report
 from portal.registry.vocabulary import OPEN_REPORT_STATUSES
 from portal.reports import privacy
 
-QUEUES = ("new", "mine", "due_soon", "overdue", "open", "all")
+QUEUES = ("new", "mine", "due_soon", "overdue", "open", "answered", "all")
 QUEUE_LABELS = {"new": ("待受理", "New"), "mine": ("我的", "Mine"), "due_soon": ("即将到期", "Due soon"),
-                "overdue": ("已超期", "Overdue"), "open": ("办理中", "Open"), "all": ("全部", "All")}
+                "overdue": ("已超期", "Overdue"), "open": ("办理中", "Open"),
+                "answered": ("待结案", "To close"), "all": ("全部", "All")}
 BEING_HANDLED = tuple(s for s in OPEN_REPORT_STATUSES if s != "submitted")
 
 
@@ -115,6 +116,8 @@ def queue_condition(account: Account, queue: str, today: date | None = None):
                         and_(handling, Report.finish_due >= today, Report.finish_due <= soon)),
         "overdue": or_(and_(accept_pending, Report.accept_due < today), and_(handling, Report.finish_due < today)),
         "open": Report.status.in_(OPEN_REPORT_STATUSES),
+        # Answered (or confirmed by the reporter): the supervisors close them.
+        "answered": Report.status.in_(("resolved", "confirmed")),
         "all": None,
     }
     if queue not in conditions:
