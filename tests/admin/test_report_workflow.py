@@ -273,3 +273,25 @@ def test_a_report_received_before_national_day_is_due_after_it(app):
         report_, _ = intake.receive(intake.Submission(category="other", description="国庆前的举报", address="桥下"),
                                     now=received)
     assert report_.accept_due == date(2026, 10, 9)
+
+
+def test_a_reporter_who_gave_a_mobile_number_gets_a_text_message(app, client, officer, towns):
+    app.config.update(SMS_API_URL="http://127.0.0.1:9/sms", SMS_API_TOKEN="token", SMS_SIGN_NAME="呼中区生态环境局")
+    step(client, towns["mine"], "accept")
+    texts = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).all()
+    assert [t.recipient for t in texts] == ["13904571234"]
+    assert towns["mine"] in texts[0].body and "已受理" in texts[0].body and "甄测试" not in texts[0].body
+
+
+def test_the_back_office_speaks_english_when_asked(app, client, officer, towns):
+    cjk = re.compile(r"[\u3400-\u9fff]")
+    for path in ("/admin/reports?queue=new", f"/admin/reports/{towns['mine']}", "/admin/reports/new"):
+        html = client.get(path + ("&" if "?" in path else "?") + "lang=en").get_data(as_text=True)
+        html = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", html, flags=re.S)
+        text = re.sub(r"<[^>]+>", " ", html)
+        # Data stays as written (town names, the report's own words, the routing reasons, the timeline).
+        for data in ("呼中镇", "碧水镇", "生态环境局", "河边有一根管子往河里排灰色污水。", "住建局", "水务局", "农业农村局",
+                     "自然资源局", "交通局", "中文", "测试"):
+            text = text.replace(data, "")
+        leftovers = sorted(set(cjk.findall(text)))
+        assert not leftovers, (path, "".join(leftovers)[:80], [line for line in text.splitlines() if cjk.search(line)][:5])
