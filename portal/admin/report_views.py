@@ -13,7 +13,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import access, calendar, departments
+from portal import access, audit, calendar, departments
 from portal import photos as photo_pipeline
 from portal.admin import report_forms as forms
 from portal.admin.guard import requires
@@ -353,7 +353,11 @@ def export(fmt: str):
     from portal.reports import exports
 
     form = forms.QueueFilterForm(request.args).fill_choices()
-    condition = queries.matching(_me(), _filters(form) if form.validate() else queries.QueueFilter())
+    filters = _filters(form) if form.validate() else queries.QueueFilter()
+    condition = queries.matching(_me(), filters)
+    with transaction():  # the reports leave the portal: the staff log says who took which
+        audit.record(_me(), "reports_exported", detail={"format": fmt, **{
+            key: value for key, value in vars(filters).items() if value not in (None, "")}})
     day = calendar.today().isoformat()
     english = request.args.get("lang") == "en"
     if fmt == "csv":

@@ -177,9 +177,9 @@ def answer(actor: Account, report: Report, reply_html: str, photos: list[CleanPh
     if not rich_text.to_text(reply).strip():
         raise StepRefused(_("请填写答复内容。"))
     photos = list(photos)
-    limit = current_app.config["REPORT_PHOTO_LIMIT"]
-    if len(report.photos) + len(photos) > limit * 2:
-        raise StepRefused(_("照片太多：这份举报最多还能添加 %(n)s 张。", n=max(0, limit * 2 - len(report.photos))))
+    limit = current_app.config["REPORT_PHOTO_LIMIT"]  # an answer may bring as many as a report
+    if len(photos) > limit:
+        raise StepRefused(_("每次答复最多 %(limit)s 张照片。", limit=limit))
     now = now or utcnow()
     if photos:
         batch = photo_batch(storage)
@@ -288,6 +288,8 @@ def publish(report: Report, now: datetime | None = None, actor: Account | None =
     private until the next ``publish``."""
     if actor is not None:
         _check(actor, "moderate", report)
+        if not report.publication_allowed:
+            raise StepRefused(_("举报人没有同意公开这份举报，不能公开。"))
     report.published = True
     report.updates.append(ReportUpdate(occurred_at=now or utcnow(), kind=KIND_PUBLISHED, public=False,
                                        author="staff", actor=actor))

@@ -295,3 +295,17 @@ def test_the_back_office_speaks_english_when_asked(app, client, officer, towns):
             text = text.replace(data, "")
         leftovers = sorted(set(cjk.findall(text)))
         assert not leftovers, (path, "".join(leftovers)[:80], [line for line in text.splitlines() if cjk.search(line)][:5])
+
+
+def test_a_report_whose_reporter_did_not_agree_is_not_published(client, officer, towns):
+    private = make_report(town=towns["huzhong"], publication_allowed=False)[0]
+    db.session.commit()
+    response = client.post(f"/admin/reports/{private.tracking_code}/publish")
+    assert response.status_code == 403 and "没有同意公开" in response.get_data(as_text=True)
+    assert report(private.tracking_code).published is False
+
+
+def test_an_export_is_in_the_staff_log(client, officer, towns):
+    client.get("/admin/reports.xlsx?queue=all&category=dead_fish")
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "reports_exported"))
+    assert entry.actor_id == officer.id and '"category": "dead_fish"' in entry.detail and '"format": "xlsx"' in entry.detail
