@@ -3,8 +3,6 @@ and a report typed in by staff (telephone, walk-in). Choices come from the datab
 ``fill_choices``; the domain (portal.reports.operations) decides whether a step may be taken."""
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,9 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from portal import departments, i18n
+from portal import contact, departments, i18n
 from portal.admin.forms import no_control_characters
-from portal.citizen.forms import EMAIL, LANDLINE, MOBILE
 from portal.extensions import db
 from portal.models import Account, Town, WaterBody
 from portal.registry import vocabulary as vocab
@@ -215,14 +212,12 @@ class StaffReportForm(FlaskForm):
 
     def validate_reporter_phone(self, field):
         """Chinese mobile or landline numbers, as on the public form."""
-        if field.data and not self.anonymous.data:
-            number = re.sub(r"[\s()（）]", "", field.data)
-            if not (MOBILE.match(number) or LANDLINE.match(number)):
-                raise ValidationError(_l("请填写有效的手机号码（11 位，如 13904571234）或固定电话（如 0457-3312345）。"))
+        if field.data and not self.anonymous.data and not contact.is_telephone(field.data):
+            raise ValidationError(_l("请填写有效的手机号码（11 位，如 13904571234）或固定电话（如 0457-3312345）。"))
 
     def validate_reporter_email(self, field):
         """A plausible e-mail address."""
-        if field.data and not self.anonymous.data and not EMAIL.match(field.data.strip()):
+        if field.data and not self.anonymous.data and not contact.is_email(field.data):
             raise ValidationError(_l("请填写有效的电子邮箱地址。"))
 
     def fill_choices(self):

@@ -14,11 +14,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, MultipleFileField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal import contact
 from portal.registry import vocabulary as vocab
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 OBSERVED_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 OBSERVED_EARLIEST_YEAR = 2000  # nothing a resident saw is older; year 1 would overflow the time-zone arithmetic
 # C0 controls other than tab, line feed and carriage return, and DEL: never typed by a person, and a NUL
@@ -88,14 +86,12 @@ class ReportForm(CitizenForm):
 
     def validate_reporter_phone(self, field):
         """Chinese mobile (13904571234) or landline (0457-3312345) numbers."""
-        if field.data and not self.anonymous.data:
-            number = re.sub(r"[\s()（）]", "", field.data)
-            if not (MOBILE.match(number) or LANDLINE.match(number)):
-                raise ValidationError(_l("请填写有效的手机号码（11 位，如 13904571234）或固定电话（如 0457-3312345）。"))
+        if field.data and not self.anonymous.data and not contact.is_telephone(field.data):
+            raise ValidationError(_l("请填写有效的手机号码（11 位，如 13904571234）或固定电话（如 0457-3312345）。"))
 
     def validate_reporter_email(self, field):
         """A plausible e-mail address."""
-        if field.data and not self.anonymous.data and not EMAIL.match(field.data.strip()):
+        if field.data and not self.anonymous.data and not contact.is_email(field.data):
             raise ValidationError(_l("请填写有效的电子邮箱地址。"))
 
     def validate_observed_at(self, field):

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models.outbox import OutboxMessage
 from portal.models.types import utcnow
+from portal.refusal import Refused
 
 
 def enqueue_email(recipient: str, subject: str, body: str, topic: str | None = None) -> OutboxMessage:
@@ -41,19 +42,8 @@ MOBILE_PATTERN = re.compile(r"1[3-9]\d{9}")
 SMS_MAX_LENGTH = 500
 
 
-class SmsRefused(ValueError):
+class SmsRefused(Refused):
     """A text message cannot be queued; ``message`` says why in the reader's language (a lazy translation)."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        try:
-            return str(self.message)
-        except RuntimeError:
-            # No request to take a language from (a CLI command, the worker): the Chinese message id.
-            return self.message._args[0] % self.message._kwargs if self.message._kwargs else self.message._args[0]
 
 
 def mobile_number(phone: str) -> str:

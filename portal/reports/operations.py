@@ -23,17 +23,14 @@ from portal.models.types import utcnow
 from portal.photos import CleanPhoto, PhotoStorage, photo_batch
 from portal.registry.vocabulary import OPEN_REPORT_STATUSES, REPORT_STATUSES
 from portal.reports import messages, privacy, workflow
+from portal.refusal import Refused
 from portal.reports.visibility import KIND_PUBLISHED, KIND_UNPUBLISHED
 
 NOTE_MAX_LENGTH = 5000
 
 
-class StepRefused(ValueError):
+class StepRefused(Refused):
     """Staff may not take this step now; ``message`` says why, in their language."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def record_status(report: Report, status: str | None, text: str | None = None, public: bool = True,

@@ -18,17 +18,14 @@ from portal.extensions import db
 from portal.models import Report, ReportPhoto, ReportUpdate
 from portal.models.types import utcnow
 from portal.photos import CleanPhoto, PhotoStorage, photo_batch
+from portal.refusal import Refused
 from portal.reports import messages
 
 TEXT_MAX_LENGTH = 2000  # information added, a reopening's reason, a rating's comment
 
 
-class ReportActionRefused(ValueError):
+class ReportActionRefused(Refused):
     """The reporter may not do this now; ``str()`` is a message for them, in their language."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def add_information(report: Report, text: str | None, photos: Iterable[CleanPhoto] = (), *,

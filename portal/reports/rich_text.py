@@ -23,6 +23,8 @@ from bleach.sanitizer import Cleaner
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 
+from portal.refusal import Refused
+
 ALLOWED_TAGS = frozenset({"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "a", "blockquote"})
 ALLOWED_ATTRIBUTES = {"a": ["href"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
@@ -56,19 +58,8 @@ URL_PATTERN = re.compile(
 )
 
 
-class ReplyRefused(ValueError):
+class ReplyRefused(Refused):
     """A reply was refused; ``message`` says why in the reader's language (a lazy translation)."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        try:
-            return str(self.message)
-        except RuntimeError:
-            # No request to take a language from (a CLI command, the worker): the Chinese message id.
-            return self.message._args[0] % self.message._kwargs if self.message._kwargs else self.message._args[0]
 
 
 class ReplyTooLong(ReplyRefused):
