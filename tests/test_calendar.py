@@ -137,12 +137,6 @@ def test_today_follows_the_configured_time_zone(app, clock):
     assert calendar.today() == date(2026, 12, 31)
 
 
-def test_registry_today_is_the_calendar_today(app, clock):
-    from portal.registry import queries
-
-    clock(datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc))
-    assert queries.today() == date(2027, 1, 1)
-
 
 def test_real_clock_gives_an_aware_utc_now(app):
     instant = calendar.now()

@@ -1,8 +1,6 @@
 """Read-side queries of the registry, shaped so that pages never load row by row (no N+1)."""
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -20,11 +18,6 @@ from portal.models import (
 )
 from portal.registry import vocabulary as vocab
 from portal.registry.filters import OutfallFilter
-
-
-def today() -> date:
-    """Today's date in the district: kept for portal/reports until it calls portal.calendar itself."""
-    return calendar.today()
 
 
 SORT_KEYS = ("code", "name", "town", "type", "deadline", "status")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Town
 from portal.registry import open_data
-from portal.registry.queries import today
+from portal.calendar import today
 
 CANARY_NAME = "甄某某测试"
 CANARY_PHONE = "13987654321"

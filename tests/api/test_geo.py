@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from portal.extensions import db
 from portal.registry import locations
 from portal.registry.filters import OutfallFilter
-from portal.registry.queries import today
+from portal.calendar import today
 
 CANARY_NAME = "甄地图测试"
 CANARY_PHONE = "13911223344"

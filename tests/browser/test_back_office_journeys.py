@@ -11,7 +11,6 @@ import email.policy
 import io
 import re
 import socket
-from datetime import datetime, timezone
 
 import pyotp
 import pytest
@@ -115,36 +114,41 @@ def back_office(browser, tmp_path_factory):
             _account("admin", "district_admin", "赵管理", totp_secret=ADMIN_SECRET)
         planted["app"] = app
 
-    with serve_portal(tmp_path_factory.mktemp("back_office"), "portal_back_office", prepare=prepare,
-                      SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_FROM=SENDER) as url:
-        planted["url"] = url
-        planted["code"], planted["private_link"] = file_report(
-            browser, url, "桥下一根黑色管子往呼玛河直排灰色污水，有臭味。", 52.0306, 123.5888, email_address=REPORTER_EMAIL)
-        planted["triage_code"], _ = file_report(browser, url, "河滨路旁排口冒白沫。", 52.0290, 123.5850)
-        with planted["app"].app_context():
-            from portal.extensions import db
-            from portal.models import Report
+    try:
+        with serve_portal(tmp_path_factory.mktemp("back_office"), "portal_back_office", prepare=prepare,
+                          SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_FROM=SENDER) as url:
+            planted["url"] = url
+            planted["code"], planted["private_link"] = file_report(
+                browser, url, "桥下一根黑色管子往呼玛河直排灰色污水，有臭味。", 52.0306, 123.5888, email_address=REPORTER_EMAIL)
+            planted["triage_code"], _ = file_report(browser, url, "河滨路旁排口冒白沫。", 52.0290, 123.5850)
+            with planted["app"].app_context():
+                from portal.extensions import db
+                from portal.models import Report
 
-            towns = {code: db.session.scalar(select(Report).where(Report.tracking_code == code)).town.name
-                     for code in (planted["code"], planted["triage_code"])}
-            db.session.remove()
-        assert set(towns.values()) == {"呼中镇"}, towns  # both routed to 呼中镇 by the demo's boundaries
-        yield planted
-    controller.stop()
+                towns = {code: db.session.scalar(select(Report).where(Report.tracking_code == code)).town.name
+                         for code in (planted["code"], planted["triage_code"])}
+                db.session.remove()
+            assert set(towns.values()) == {"呼中镇"}, towns  # both routed to 呼中镇 by the demo's boundaries
+            yield planted
+    finally:
+        controller.stop()
 
 
 @pytest.fixture
 def open_page(browser, back_office):
     """``open_page(width)``: a fresh page (own cookies) of that width on the back office's server."""
-    pages = []
+    pages, refused = [], []
 
     def make(width: int = PHONE):
         page = new_page(browser, back_office["url"], width=width, height=844 if width == PHONE else 900)
+        # The portal's own Content-Security-Policy must never have to refuse anything on these pages.
+        page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
         pages.append(page)
         return page
     yield make
     for page in pages:
         page.context.close()
+    assert not refused, f"a page broke its Content-Security-Policy: {refused}"
 
 
 def shoot(page, tmp_path, name: str) -> None:
@@ -170,8 +174,10 @@ _last_steps: dict[str, int] = {}
 def fresh_code(secret: str) -> str:
     """A code the portal accepts now: a code is good once, so a second sign-in within the same 30 s
     takes the next step's (inside the portal's tolerance of one step)."""
+    from portal.models.types import utcnow  # the portal's own clock, as the code step reads it
+
     totp = pyotp.TOTP(secret)
-    step = max(totp.timecode(datetime.now(timezone.utc)), _last_steps.get(secret, -1) + 1)
+    step = max(totp.timecode(utcnow()), _last_steps.get(secret, -1) + 1)
     _last_steps[secret] = step
     return totp.generate_otp(step)
 

@@ -12,7 +12,7 @@ from helpers import commit_and_forget, counted_statements
 
 from portal import create_app
 from portal.config import ConfigError
-from portal.registry.queries import today
+from portal.calendar import today
 
 
 class _Page(HTMLParser):

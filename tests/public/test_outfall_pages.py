@@ -27,8 +27,8 @@ from helpers import (
     text_of,
 )
 
+from portal import calendar
 from portal.extensions import db
-from portal.registry import queries
 
 
 def listed_codes(response):
@@ -161,7 +161,7 @@ def test_overdue_marker_only_for_unfinished_work_past_its_deadline(client):
     past = date(2022, 8, 20)
     make_outfall("HZ-030", plan={"deadline": past, "status": "in_progress"})
     make_outfall("HZ-031", plan={"deadline": past, "status": "completed", "completed_on": date(2022, 8, 1)})
-    later = queries.today() + timedelta(days=365)
+    later = calendar.today() + timedelta(days=365)
     make_outfall("HZ-032", plan={"deadline": past, "status": "in_progress", "transition_ends_on": later})
     several = make_outfall("HZ-033", plan={"deadline": later, "status": "in_progress"})
     make_plan(several, deadline=past, status="not_started", responsible_party=make_party("第二责任单位"))

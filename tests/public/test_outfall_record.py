@@ -28,10 +28,10 @@ from factories import (
 from helpers import commit_and_forget, counted_statements, parse, text_of
 from PIL import Image
 
+from portal import calendar
 from portal.extensions import db
 from portal.models import OutfallPhoto
 from portal.public.charts import ChartPoint, LimitLine, line_chart, nice_step
-from portal.registry import queries
 
 SVG = "{http://www.w3.org/2000/svg}"
 DAY_1 = datetime(2026, 6, 1, 9, 0, tzinfo=BEIJING)
@@ -273,7 +273,7 @@ def test_stepper_marks_done_current_and_future_stages_with_words_and_dates(clien
 
 
 def test_timeline_lists_dated_milestones_with_overdue_and_upcoming_marked(client):
-    later = queries.today() + timedelta(days=30)
+    later = calendar.today() + timedelta(days=30)
     outfall = make_outfall("HZ-121", found_on=date(2022, 5, 1), stage="rectification",
                            plan={"deadline": date(2022, 8, 20), "status": "in_progress", "measure": "ban"})
     make_outfall("HZ-122", found_on=date(2022, 5, 1),

@@ -12,7 +12,7 @@ from factories import make_event, make_outfall, make_person, make_plan, make_tow
 from helpers import commit_and_forget, text_of
 
 from portal.registry import open_data
-from portal.registry.queries import today
+from portal.calendar import today
 
 CANARY_NAME = "甄某某测试"
 CANARY_PHONE = "13987654321"

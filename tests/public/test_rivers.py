@@ -8,8 +8,8 @@ from types import SimpleNamespace
 from factories import make_chief, make_outfall, make_plan, make_town, make_water_body
 from helpers import commit_and_forget, counted_statements, parse, row_for, text_of
 
+from portal import calendar
 from portal.extensions import db
-from portal.registry import queries
 
 
 def test_index_lists_every_water_body_with_its_outfall_count(client):
@@ -89,7 +89,7 @@ def parse_table(markup: str) -> list[list[str]]:
 
 def test_board_lists_the_rivers_outfalls_with_status_and_overdue_marker(client):
     river = make_water_body("呼玛河")
-    later = queries.today() + timedelta(days=60)
+    later = calendar.today() + timedelta(days=60)
     make_outfall("HZ-002", name="呼中镇排口乙", water_body=river, town=make_town("呼中镇"), outfall_type="industrial",
                  plan={"deadline": date(2022, 8, 20), "status": "in_progress"})
     make_outfall("HZ-001", name="呼中镇排口甲", water_body=river, is_demo=True,

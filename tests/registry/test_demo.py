@@ -8,6 +8,7 @@ import pytest
 from shapely.geometry import Point, shape
 from sqlalchemy import func, select
 
+from portal import calendar
 from portal.extensions import db
 from portal.models import (
     MonitoringSample,
@@ -20,7 +21,7 @@ from portal.models import (
     Town,
     WaterBody,
 )
-from portal.registry import demo, queries, vocabulary
+from portal.registry import demo, vocabulary
 from committing import seed_demo
 
 # The standards' limits and the departments ship with the migrations and are not demo data.
@@ -80,7 +81,7 @@ def test_outfalls_are_spread_over_the_four_towns_and_their_rivers(seeded):
 
 
 def test_unfinished_plans_include_overdue_and_on_time_ones(seeded):
-    on = queries.today()
+    on = calendar.today()
     unfinished = [o.plan for o in outfalls() if not o.plan.is_done]
     overdue = [p for p in unfinished if p.is_overdue(on)]
     on_time = [p for p in unfinished if p.deadline and not p.is_overdue(on)]
@@ -91,7 +92,7 @@ def test_unfinished_plans_include_overdue_and_on_time_ones(seeded):
 
 
 def test_plans_stages_and_dates_agree_with_each_other(seeded):
-    on = queries.today()
+    on = calendar.today()
     rows = outfalls()
     codes = {o.code for o in rows}
     for o in rows:
