@@ -27,6 +27,13 @@ ACTION_LABELS = {
     "account_created": _l("创建账户"), "account_updated": _l("修改账户"),
     "account_deactivated": _l("停用账户"), "account_reactivated": _l("启用账户"),
     "totp_enrolled": _l("启用两步验证"), "totp_reset": _l("重置两步验证"), "outbox_retry": _l("重发通知"),
+    "report_entered": _l("录入举报"), "report_accepted": _l("受理"), "report_rejected": _l("不予受理"),
+    "report_assigned": _l("交办"), "report_started": _l("开始办理"), "report_answered": _l("答复办结"),
+    "report_closed": _l("结案"), "report_extended": _l("延长答复期限"), "report_transferred": _l("转交"),
+    "report_merged": _l("合并重复举报"), "report_noted": _l("内部备注"), "report_published": _l("公开举报"),
+    "report_unpublished": _l("取消公开举报"), "report_redacted": _l("修改公开的描述"),
+    "photo_moderated": _l("处理照片"), "contact_viewed": _l("查看联系方式"), "reports_exported": _l("导出举报"),
+    "report_escalated": _l("超期督办"), "calendar_imported": _l("导入节假日安排"),
 }
 # A cell a spreadsheet would run as a formula starts with one of these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

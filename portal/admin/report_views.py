@@ -12,6 +12,7 @@ import io
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal import access, audit, calendar, departments
 from portal import photos as photo_pipeline
@@ -22,7 +23,7 @@ from portal.db import transaction
 from portal.extensions import db
 from portal.models import Account, Department, Town
 from portal.registry.filters import page_number
-from portal.reports import intake, operations, queries, reply_templates, visibility, workflow
+from portal.reports import intake, operations, queries, reply_templates, rich_text, timeline, visibility, workflow
 from portal.reports.operations import StepRefused
 
 PER_PAGE = 50
@@ -154,7 +155,8 @@ def _page(report, *, posted: dict | None = None, error: str | None = None, conta
         publish_form=forms.EmptyForm(formdata=None), public_photo_ids={p.id for p in visibility.public_photos(report)},
         reply_templates=reply_templates.templates_for(report.category),
         rejection_reasons=workflow.REJECTION_REASONS, channels=intake.CHANNELS,
-        department_name=departments.display(report.department))
+        department_name=departments.display(report.department), entry_text=timeline.text_of,
+        clean_reply=lambda html: Markup(rich_text.clean(html, limit=len(html) + 1)))
     return html, status
 
 

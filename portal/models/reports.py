@@ -131,7 +131,10 @@ class ReportUpdate(db.Model):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(24))  # reports.workflow.ENTRY_KINDS
     status: Mapped[str | None] = mapped_column(String(16))  # the status the report moved to, if it moved
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)  # what a person wrote, as written
+    # What the portal said, as a sentence key and its facts (JSON; portal.reports.timeline), so that
+    # it reads in the reader's language; None for entries that are only a person's words.
+    params: Mapped[str | None] = mapped_column(Text)
     # Whether anyone may read it on the public tracking page; what the reporter adds never is.
     public: Mapped[bool] = mapped_column(default=True)
     author: Mapped[str] = mapped_column(String(16), default="system")  # reporter | staff | system

@@ -32,7 +32,7 @@ from portal.photos import (
     storage_for,
 )
 from portal.registry import vocabulary as vocab
-from portal.reports import messages, privacy
+from portal.reports import messages, privacy, timeline
 from portal.reports.visibility import PUBLIC_POSITION_DECIMALS
 from portal.routing import route_report
 
@@ -207,7 +207,7 @@ def receive(submission: Submission, *, channel: str = "web", actor: Account | No
         created_at=now, updated_at=now,
     )
     report.updates.append(ReportUpdate(kind="status", status="submitted", occurred_at=now, author="system",
-                                       text="已收到举报，等待受理。"))
+                                       params=timeline.params("received")))
     db.session.add(report)
     batch = photo_batch(storage_for(current_app))
     # Photos kept from a preview come first (already staged), then this request's.

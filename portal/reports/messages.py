@@ -14,7 +14,7 @@ from portal import notify
 from portal.extensions import db
 from portal.models import Account, Report
 from portal.registry import vocabulary as vocab
-from portal.reports import privacy
+from portal.reports import privacy, rich_text, timeline
 from portal.urls import external_url
 
 
@@ -98,9 +98,10 @@ def _to_account(account: Account, subject: str, body: str, report: Report) -> No
         _sms(account.phone, f"{subject}。{admin_url(report)}", report)
 
 
-def reporter(report: Report, status_label_zh: str, text: str | None = None) -> None:
-    """Tell the reporter what happened (e-mail and/or text message to the contact they gave), in the
-    language they used the form in; anonymous reporters gave no contact and hear nothing."""
+def reporter(report: Report, entry) -> None:
+    """Tell the reporter what happened (the timeline ``entry``, by e-mail and/or text message to the
+    contact they gave), in the language they used the form in; anonymous reporters gave no contact
+    and hear nothing."""
     email = privacy.unseal(report.reporter_email_sealed)
     phone = privacy.unseal(report.reporter_phone_sealed)
     if not email and not phone:
@@ -108,7 +109,10 @@ def reporter(report: Report, status_label_zh: str, text: str | None = None) -> N
     english = report.reporter_language == "en"
     config = current_app.config
     with force_locale("en" if english else config["DEFAULT_LOCALE"]):
-        status_label = vocab.REPORT_STATUSES.get(report.status).label_en if english else status_label_zh
+        status_label = vocab.REPORT_STATUSES.display(report.status)
+        text = timeline.text_of(entry)
+        if entry.kind == "answer" and text:
+            text = rich_text.to_text(text)
         district = config["DISTRICT_NAME_EN"] + " " if english else config["DISTRICT_NAME"]
         if email:
             subject = _("您的举报 %(code)s 有新进展", code=report.tracking_code)

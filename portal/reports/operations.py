@@ -22,7 +22,7 @@ from portal.models import Account, Department, Report, ReportPhoto, ReportUpdate
 from portal.models.types import utcnow
 from portal.photos import CleanPhoto, PhotoStorage, photo_batch
 from portal.registry.vocabulary import OPEN_REPORT_STATUSES, REPORT_STATUSES
-from portal.reports import messages, privacy, workflow
+from portal.reports import messages, privacy, timeline, workflow
 from portal.refusal import Refused
 from portal.reports.visibility import KIND_PUBLISHED, KIND_UNPUBLISHED
 
@@ -35,9 +35,10 @@ class StepRefused(Refused):
 
 def record_status(report: Report, status: str | None, text: str | None = None, public: bool = True,
                   author: str = "staff", now: datetime | None = None, kind: str | None = None,
-                  actor: Account | None = None) -> ReportUpdate:
-    """Add a timeline entry: a status change (``status``), a text, or both (no check, no audit:
-    the low-level writer under every step, and what demo data uses).
+                  actor: Account | None = None, say: str | None = None, **facts) -> ReportUpdate:
+    """Add a timeline entry: a status change (``status``), a person's text, what the portal says
+    (``say``, a ``portal.reports.timeline`` sentence, with its ``facts``), or several (no check, no
+    audit: the low-level writer under every step, and what demo data uses).
 
     The first staff entry sets ``responded_at`` (the response time counted against the acceptance
     deadline).
@@ -46,11 +47,12 @@ def record_status(report: Report, status: str | None, text: str | None = None, p
         raise ValueError(f"unknown report status: {status!r}")
     text = (text or "").strip() or None
     moved = status is not None and status != report.status
-    if not moved and text is None:
+    if not moved and text is None and say is None:
         raise ValueError("a timeline entry needs a new status or a text")
     now = now or utcnow()
     entry = ReportUpdate(occurred_at=now, kind=kind or ("status" if moved else "response"),
-                         status=status if moved else None, text=text, public=public, author=author, actor=actor)
+                         status=status if moved else None, text=text, public=public, author=author, actor=actor,
+                         params=timeline.params(say, **facts) if say else None)
     report.updates.append(entry)
     if moved:
         report.status = status
@@ -76,20 +78,14 @@ def _check(actor: Account, step_name: str, report: Report, reason: str | None = 
     return reason
 
 
-def _handler_name(report: Report) -> str:
-    """Who handles the report, in the public's words: the town and the department."""
-    town = report.town.name if report.town is not None else current_app.config["DISTRICT_NAME"]
-    return town + (f"{report.department.name}" if report.department is not None else "")
-
-
-def _after(actor: Account, action: str, report: Report, entry_text: str | None, *, reason: str | None = None,
+def _after(actor: Account, action: str, report: Report, entry: ReportUpdate, *, reason: str | None = None,
            detail: dict | None = None, tell_reporter: bool = True, handlers_what: str | None = None) -> None:
     """The common tail of a step: the audit entry, the reporter's message, the handlers' message."""
     audit.record(actor, action, report, reason=reason, detail=detail)
     if tell_reporter:
-        messages.reporter(report, REPORT_STATUSES.label(report.status), entry_text)
+        messages.reporter(report, entry)
     if report.assignee is not None and report.assignee is not actor and not handlers_what:
-        messages.assignee(report, f"{actor.display_name or actor.username}：{entry_text or action}")
+        messages.assignee(report, f"{actor.display_name or actor.username}：{timeline.text_of(entry) or action}")
     if handlers_what:
         messages.handlers(report, handlers_what, [f"操作人：{actor.display_name or actor.username}"]
                           + ([f"理由：{reason}"] if reason else []))
@@ -101,9 +97,9 @@ def accept(actor: Account, report: Report, *, now: datetime | None = None) -> Re
     now = now or utcnow()
     report.accepted_at = now
     report.finish_due = calendar.local_date(now) + timedelta(days=current_app.config["REPORT_FINISH_DAYS"])
-    text = f"已受理，由{_handler_name(report)}办理，答复期限 {report.finish_due.isoformat()}。"
-    entry = record_status(report, "accepted", text, now=now, actor=actor)
-    _after(actor, "report_accepted", report, text)
+    entry = record_status(report, "accepted", now=now, actor=actor, say="accepted", due=report.finish_due.isoformat(),
+                          **timeline.handler_facts(report))
+    _after(actor, "report_accepted", report, entry)
     return entry
 
 
@@ -117,9 +113,9 @@ def reject(actor: Account, report: Report, reason_code: str, explanation: str | 
     now = now or utcnow()
     report.rejection_reason = reason_code
     report.closed_at = now
-    text = f"不予受理：{term.label}。" + (f"{explanation}" if explanation and explanation != term.label else "")
-    entry = record_status(report, "rejected", text, now=now, actor=actor)
-    _after(actor, "report_rejected", report, text, reason=explanation, detail={"reason": reason_code})
+    told = explanation if explanation and explanation != term.label else None
+    entry = record_status(report, "rejected", told, now=now, actor=actor, say="rejected", reason=reason_code)
+    _after(actor, "report_rejected", report, entry, reason=explanation, detail={"reason": reason_code})
     return entry
 
 
@@ -141,11 +137,11 @@ def assign(actor: Account, report: Report, *, town: Town | None = None, departme
     if person is not None:
         report.assignee = person
     report.assigned_at = report.assigned_at or now
-    text = f"已交办{_handler_name(report)}办理。"
-    entry = record_status(report, "assigned", text, now=now, actor=actor, kind="assigned")
+    entry = record_status(report, "assigned", now=now, actor=actor, kind="assigned", say="assigned",
+                          **timeline.handler_facts(report))
     if note:
         add_note(actor, report, note, now=now, audited=False)
-    _after(actor, "report_assigned", report, text, detail={
+    _after(actor, "report_assigned", report, entry, detail={
         "town": town.name if town else None, "department": department.code if department else None,
         "person": person.username if person else None}, handlers_what="已交办")
     return entry
@@ -154,9 +150,8 @@ def assign(actor: Account, report: Report, *, town: Town | None = None, departme
 def start(actor: Account, report: Report, *, now: datetime | None = None) -> ReportUpdate:
     """开始办理."""
     _check(actor, "start", report)
-    text = "开始办理。"
-    entry = record_status(report, "in_progress", text, now=now, actor=actor)
-    _after(actor, "report_started", report, text)
+    entry = record_status(report, "in_progress", now=now, actor=actor, say="started")
+    _after(actor, "report_started", report, entry)
     return entry
 
 
@@ -187,7 +182,7 @@ def answer(actor: Account, report: Report, reply_html: str, photos: list[CleanPh
                 width=photo.width, height=photo.height, sha256=photo.sha256, added_by="staff", created_at=now))
     report.answered_at = now
     entry = record_status(report, "resolved", reply, now=now, actor=actor, kind="answer")
-    _after(actor, "report_answered", report, rich_text.to_text(reply), detail={"photos": len(photos)})
+    _after(actor, "report_answered", report, entry, detail={"photos": len(photos)})
     return entry
 
 
@@ -196,9 +191,8 @@ def close(actor: Account, report: Report, *, now: datetime | None = None) -> Rep
     _check(actor, "close", report)
     now = now or utcnow()
     report.closed_at = now
-    text = "已结案。"
-    entry = record_status(report, "closed", text, now=now, actor=actor)
-    _after(actor, "report_closed", report, text)
+    entry = record_status(report, "closed", now=now, actor=actor, say="closed")
+    _after(actor, "report_closed", report, entry)
     return entry
 
 
@@ -214,9 +208,9 @@ def extend(actor: Account, report: Report, days: int, reason: str, *, now: datet
         raise StepRefused(_("这份举报还没有答复期限。"))
     report.extension_days, report.extension_reason = days, reason
     report.finish_due = report.finish_due + timedelta(days=days)
-    text = f"答复期限延长 {days} 天，至 {report.finish_due.isoformat()}。理由：{reason}"
-    entry = record_status(report, None, text, now=now, actor=actor, kind="extended")
-    _after(actor, "report_extended", report, text, reason=reason, detail={"days": days})
+    entry = record_status(report, None, reason, now=now, actor=actor, kind="extended", say="extended", days=days,
+                          due=report.finish_due.isoformat())
+    _after(actor, "report_extended", report, entry, reason=reason, detail={"days": days})
     return entry
 
 
@@ -236,11 +230,11 @@ def transfer(actor: Account, report: Report, reason: str, *, town: Town | None =
     if department is not None:
         report.department = department
     report.assignee = None
-    text = f"转交{_handler_name(report)}办理。"
-    entry = record_status(report, None, text, now=now, actor=actor, kind="transferred")
+    entry = record_status(report, None, now=now, actor=actor, kind="transferred", say="transferred",
+                          **timeline.handler_facts(report))
     report.updates.append(ReportUpdate(occurred_at=entry.occurred_at, kind="note", text=f"转交理由：{reason}",
                                        public=False, author="staff", actor=actor))
-    _after(actor, "report_transferred", report, text, reason=reason,
+    _after(actor, "report_transferred", report, entry, reason=reason,
            detail={"from": before, "to": {"town": town.name if town else None,
                                           "department": department.code if department else None}},
            handlers_what="转交办理")
@@ -259,9 +253,8 @@ def merge(actor: Account, report: Report, into: Report, reason: str | None = Non
     report.merged_into = into
     report.closed_at = now
     into.me_too_count = (into.me_too_count or 0) + 1
-    text = f"与举报 {into.tracking_code} 反映的是同一问题，已合并办理，请关注该举报的进展。"
-    entry = record_status(report, "merged", text, now=now, actor=actor, kind="merged")
-    _after(actor, "report_merged", report, text, reason=reason, detail={"into": into.tracking_code})
+    entry = record_status(report, "merged", now=now, actor=actor, kind="merged", say="merged", code=into.tracking_code)
+    _after(actor, "report_merged", report, entry, reason=reason, detail={"into": into.tracking_code})
     return entry
 
 
@@ -364,11 +357,11 @@ def escalate_overdue(now: datetime | None = None) -> list[Report]:
                db.and_(Report.status != "submitted", Report.finish_due < today)))
         .order_by(Report.id).with_for_update(skip_locked=True)).all()
     for report in overdue:
-        which = "受理" if report.status == "submitted" else "答复"
-        due = report.accept_due if report.status == "submitted" else report.finish_due
+        which = "accept" if report.status == "submitted" else "answer"
+        due = report.accept_due if which == "accept" else report.finish_due
         report.escalation_level, report.escalated_at = 1, now
-        text = f"{which}已超过期限（{due.isoformat()}），已提请区级河长和区生态环境局督办。"
-        record_status(report, None, text, now=now, author="system", kind="escalated")
+        entry = record_status(report, None, now=now, author="system", kind="escalated", say=f"escalated_{which}",
+                              due=due.isoformat())
         audit.record(audit.SYSTEM_ACTOR, "report_escalated", report, detail={"due": due.isoformat(), "which": which})
-        messages.escalation(report, text)
+        messages.escalation(report, timeline.text_of(entry))
     return overdue

@@ -19,7 +19,7 @@ from portal.models import Report, ReportPhoto, ReportUpdate
 from portal.models.types import utcnow
 from portal.photos import CleanPhoto, PhotoStorage, photo_batch
 from portal.refusal import Refused
-from portal.reports import messages
+from portal.reports import messages, timeline
 
 TEXT_MAX_LENGTH = 2000  # information added, a reopening's reason, a rating's comment
 
@@ -91,7 +91,7 @@ def confirm_fixed(report: Report, now: datetime | None = None) -> ReportUpdate:
     now = now or utcnow()
     _check_action_window(report, now)
     entry = ReportUpdate(occurred_at=now, kind="confirmed", status="confirmed", public=True, author="reporter",
-                         text="举报人确认问题已解决。")
+                         params=timeline.params("confirmed"))
     report.updates.append(entry)
     report.status = "confirmed"
     messages.handlers(report, "举报人确认问题已解决", [])
@@ -107,7 +107,7 @@ def reopen(report: Report, reason: str, now: datetime | None = None) -> ReportUp
         raise ReportActionRefused(_("请说明为什么问题没有解决。"))
     _check_action_window(report, now)
     entry = ReportUpdate(occurred_at=now, kind="reopened", status="reopened", public=True, author="reporter",
-                         text="举报人认为问题没有解决，重新打开了举报。")
+                         params=timeline.params("reopened"))
     report.updates.append(entry)
     report.updates.append(ReportUpdate(occurred_at=now, kind="reporter_added", text=reason, public=False,
                                        author="reporter"))

@@ -26,7 +26,7 @@ from portal import calendar, departments
 from portal.models import Report, ReportPhoto, ReportUpdate
 from portal.models.types import utcnow
 from portal.registry.vocabulary import OPEN_REPORT_STATUSES, REPORT_CATEGORIES, REPORT_STATUSES
-from portal.reports import privacy, rich_text
+from portal.reports import privacy, rich_text, timeline
 from portal.reports.reporter_actions import action_deadline
 
 # Decimal places of a published report's public position: 0.001° is about 110 m north–south and
@@ -150,7 +150,7 @@ def _entry(update: ReportUpdate) -> dict:
     """One timeline entry as the pages show it; a staff answer (a little rich text) also as
     ``html``, sanitised again on the way out, with ``text`` its plain-text rendering."""
     html = None
-    text = update.text
+    text = timeline.text_of(update)
     if update.kind == "answer" and text:
         html = Markup(rich_text.clean(text, limit=len(text) + 1))
         text = rich_text.to_text(html)

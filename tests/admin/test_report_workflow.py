@@ -309,3 +309,13 @@ def test_an_export_is_in_the_staff_log(client, officer, towns):
     client.get("/admin/reports.xlsx?queue=all&category=dead_fish")
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "reports_exported"))
     assert entry.actor_id == officer.id and '"category": "dead_fish"' in entry.detail and '"format": "xlsx"' in entry.detail
+
+
+def test_the_public_timeline_reads_in_the_visitors_language(client, officer, towns):
+    step(client, towns["mine"], "accept")
+    step(client, towns["mine"], "extend", days="10", reason="需要等待监测结果")
+    english = client.get(f"/reports/{towns['mine']}?lang=en").get_data(as_text=True)
+    assert "Accepted; handled by 呼中镇, Ecology and Environment Bureau; answer due" in english
+    assert "Answer deadline extended by 10 days" in english and "需要等待监测结果" in english  # their words stay
+    chinese = client.get(f"/reports/{towns['mine']}?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "已受理，由呼中镇生态环境局办理" in chinese and "答复期限延长 10 天" in chinese
