@@ -8,14 +8,14 @@ existence is not revealed across towns and departments.
 Roles: admin (the bureau, district administrator), town (one town's officer), chief (a river chief:
 their river and/or town, and reports routed to them on duty), department (one department's
 staff), auditor (read-only, everything, never a reporter's contact). Report steps and who may take
-them come from ``portal.reports.workflow``.
+them come from ``portal.workflow``.
 """
 from __future__ import annotations
 
 from sqlalchemy import false, or_, true
 
 from portal.models import Account, Report
-from portal.reports import workflow
+from portal import workflow
 
 ROLES = ("admin", "town", "chief", "department", "auditor")
 ROLE_LABELS = {"admin": ("区级管理员（生态环境局）", "District administrator (bureau)"),

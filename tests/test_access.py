@@ -11,7 +11,7 @@ from factories import make_report, make_town, make_water_body
 from portal import access
 from portal.extensions import db
 from portal.models import Account, Report
-from portal.reports import workflow
+from portal import workflow
 
 ROLES = ("admin", "town", "chief", "department", "auditor")
 

@@ -19,12 +19,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from portal import contact, departments, i18n
+from portal import contact, departments, i18n, workflow
 from portal.admin.forms import no_control_characters
 from portal.extensions import db
 from portal.models import Account, Town, WaterBody
 from portal.registry import vocabulary as vocab
-from portal.reports import intake, workflow
+from portal.reports import intake
 
 REASON = [DataRequired(_l("请填写理由。")), Length(max=5000), no_control_characters]
 

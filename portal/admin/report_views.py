@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from portal import access, audit, calendar, departments
+from portal import access, audit, calendar, departments, workflow
 from portal import photos as photo_pipeline
 from portal.admin import report_forms as forms
 from portal.admin.guard import requires
@@ -23,7 +23,7 @@ from portal.db import transaction
 from portal.extensions import db
 from portal.models import Account, Department, Town
 from portal.registry.filters import page_number
-from portal.reports import intake, operations, queries, reply_templates, rich_text, timeline, visibility, workflow
+from portal.reports import intake, operations, queries, reply_templates, rich_text, timeline, visibility
 from portal.reports.operations import StepRefused
 
 PER_PAGE = 50

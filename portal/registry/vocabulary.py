@@ -208,5 +208,5 @@ REPORT_STATUSES = Vocabulary("report status", [
     Term("closed", "已结案", "Closed"),
     Term("merged", "已合并", "Merged into another report"),
 ])
-# Reports still waiting for the handlers (portal.reports.workflow moves them between statuses).
+# Reports still waiting for the handlers (portal.workflow moves them between statuses).
 OPEN_REPORT_STATUSES = frozenset({"submitted", "accepted", "assigned", "in_progress", "reopened"})

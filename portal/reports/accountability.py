@@ -38,7 +38,7 @@ from portal import calendar, departments
 from portal.extensions import db
 from portal.models import Department, Report, Town
 from portal.registry.filters import parse_id
-from portal.reports.workflow import BEING_HANDLED
+from portal.workflow import BEING_HANDLED
 
 # What a figure counts, as written in a /reports link (``measure=``).
 MEASURES = ("received", "accepted_in_time", "accepted_late", "answered_in_time", "answered_late", "answered",

@@ -39,7 +39,7 @@ from portal.extensions import db
 from portal.models import Report
 from portal.registry import vocabulary as vocab
 from portal.registry.ledger_format import XML_ILLEGAL, csv_protected, set_text_cell
-from portal.reports.workflow import BEING_HANDLED, REJECTION_REASONS
+from portal.workflow import BEING_HANDLED, REJECTION_REASONS
 
 BATCH_SIZE = 1000
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"

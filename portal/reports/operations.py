@@ -1,7 +1,7 @@
 """What staff do to a report: the workflow's steps, each checked, recorded, told and audited.
 
 Every step here
-1. asks ``portal.access.can`` (which reads ``portal.reports.workflow``) and refuses with a message
+1. asks ``portal.access.can`` (which reads ``portal.workflow``) and refuses with a message
    in the user's language (``StepRefused``) when the actor may not take it now;
 2. changes the report and adds a timeline entry — in plain words and public when the public should
    know (the reporter's page and the public tracking page show it), internal otherwise;
@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 
-from portal import access, audit, calendar, departments
+from portal import access, audit, calendar, departments, workflow
 from portal.extensions import db
 from portal.models import Account, Department, Report, ReportPhoto, ReportUpdate, Town
 from portal.models.types import utcnow
 from portal.photos import CleanPhoto, PhotoStorage, photo_batch
 from portal.registry.vocabulary import OPEN_REPORT_STATUSES, REPORT_STATUSES
-from portal.reports import messages, privacy, timeline, workflow
+from portal.reports import messages, privacy, timeline
 from portal.refusal import Refused
 from portal.reports.visibility import KIND_PUBLISHED, KIND_UNPUBLISHED
 

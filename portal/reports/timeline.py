@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from portal import departments
 from portal.i18n import is_english
 from portal.models import ReportUpdate
-from portal.reports import workflow
+from portal import workflow
 
 SENTENCES = {
     "received": _l("已收到举报，等待受理。"),
