@@ -210,6 +210,15 @@ class StaffReportForm(FlaskForm):
     anonymous = BooleanField(_l("举报人要求匿名"))
     publication_allowed = BooleanField(_l("举报人同意在隐去个人信息后公开"))
 
+    def validate(self, extra_validators=None):
+        """The fields, then the one rule across two of them: a position is both coordinates or none."""
+        valid = super().validate(extra_validators)
+        if valid and (self.latitude.data is None) != (self.longitude.data is None):
+            missing = self.longitude if self.longitude.data is None else self.latitude
+            missing.errors = [_l("请同时填写纬度和经度，或都不填。")]
+            return False
+        return valid
+
     def validate_reporter_phone(self, field):
         """Chinese mobile or landline numbers, as on the public form."""
         if field.data and not self.anonymous.data and not contact.is_telephone(field.data):

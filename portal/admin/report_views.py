@@ -61,7 +61,8 @@ def queue():
     if name not in queries.QUEUES:
         name = "new"
     form = forms.QueueFilterForm(request.args).fill_choices()
-    problems = [] if form.validate() else [f"{form[key].label.text}：{' '.join(errors)}" for key, errors in form.errors.items()]
+    problems = [] if form.validate() else [f"{form[key].label.text}：{' '.join(str(e) for e in errors)}"
+                                           for key, errors in form.errors.items()]
     filters = _filters(form) if not problems else queries.QueueFilter()
     today = calendar.today()
     pagination = queries.queue_page(_me(), name, filters, page=page_number(request.args.get("page")),

@@ -319,3 +319,15 @@ def test_the_public_timeline_reads_in_the_visitors_language(client, officer, tow
     assert "Answer deadline extended by 10 days" in english and "需要等待监测结果" in english  # their words stay
     chinese = client.get(f"/reports/{towns['mine']}?lang=zh_Hans_CN").get_data(as_text=True)
     assert "已受理，由呼中镇生态环境局办理" in chinese and "答复期限延长 10 天" in chinese
+
+
+@pytest.mark.parametrize("path,data,message", [
+    ("/admin/reports?q=%00", None, "控制字符"),
+    ("/admin/reports?town=99999999999999", None, "不是有效的选择"),
+    ("/admin/reports/new", {"channel": "telephone", "category": "other", "description": "x", "latitude": "52"},
+     "请同时填写纬度和经度"),
+    ("/admin/reports/new", {"channel": "fax", "category": "other", "description": "x"}, "不是有效的选择"),
+])
+def test_crafted_requests_get_a_message_not_a_500(client, officer, towns, path, data, message):
+    response = client.post(path, data=data) if data else client.get(path)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
