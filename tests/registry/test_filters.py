@@ -9,7 +9,8 @@ from werkzeug.datastructures import MultiDict
 
 from portal.extensions import db
 from portal.registry.filters import OutfallFilter
-from portal.registry.queries import outfall_page, today
+from portal.calendar import today
+from portal.registry.queries import outfall_page
 
 
 def codes(args=None, sort="code"):

@@ -11,7 +11,8 @@ from sqlalchemy import update
 from portal.extensions import db
 from portal.models import Outfall
 from portal.registry import statistics
-from portal.registry.queries import outfall_page, today
+from portal.calendar import today
+from portal.registry.queries import outfall_page
 
 
 def by_key(counts):
