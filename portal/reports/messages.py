@@ -54,7 +54,7 @@ def new_report(report: Report) -> None:
     where = (f"{report.latitude:.5f}, {report.longitude:.5f}" if report.latitude is not None
              else report.address_text or "")
     text = render_template("email/new_report.txt", report=report, town_name=_town_name(report), where=where,
-                           public_url=public_url(report))
+                           public_url=public_url(report), admin_url=admin_url(report))
     subject = f"新举报 {report.tracking_code}（{_town_name(report)}）"
     for address in town_recipients(report):
         notify.enqueue_email(address, subject, text, topic=_topic(report))

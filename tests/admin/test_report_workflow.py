@@ -331,3 +331,24 @@ def test_the_public_timeline_reads_in_the_visitors_language(client, officer, tow
 def test_crafted_requests_get_a_message_not_a_500(client, officer, towns, path, data, message):
     response = client.post(path, data=data) if data else client.get(path)
     assert response.status_code == 400 and message in response.get_data(as_text=True)
+
+
+def test_the_river_chief_on_duty_hears_of_a_new_report_when_they_have_an_account(app, make_account):
+    from portal.db import transaction
+    from portal.models import RiverChief
+    from portal.registry import demo
+    from portal.reports import intake
+
+    with transaction():
+        demo.seed()
+    submission = dict(category="dead_fish", description="河面有死鱼", position=(52.0306, 123.5888))
+    with transaction():
+        first, _ = intake.receive(intake.Submission(**submission))
+    chief = db.session.get(RiverChief, first.chief_id)
+    account = make_account("chief", chief=chief, town=chief.town, water_body=chief.water_body,
+                           email="chief@example.cn")
+    with transaction():
+        second, _ = intake.receive(intake.Submission(**submission))
+    assert second.chief_id == chief.id
+    mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == account.email)).all()
+    assert len(mails) == 1 and second.tracking_code in mails[0].subject and "/admin/reports/" in mails[0].body
