@@ -6,8 +6,8 @@ import hmac
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from flask import current_app, g, has_request_context
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal import access, calendar
@@ -140,11 +140,18 @@ def queue_page(account: Account, queue: str, filters: QueueFilter | None = None,
 
 
 def queue_counts(account: Account, today: date | None = None) -> dict[str, int]:
-    """How many reports each queue holds for this account (the numbers in the navigation)."""
+    """How many reports each queue holds for this account (the numbers in the navigation), in one
+    query, remembered for the rest of the request (the navigation and the queue tabs both ask)."""
     today = today or calendar.today()
-    return {queue: db.session.scalar(select(func.count()).select_from(Report)
-                                     .where(queue_condition(account, queue, today)))
-            for queue in QUEUES if queue != "all"}
+    memo = g.setdefault("report_queue_counts", {}) if has_request_context() else {}
+    key = (account.id, today)
+    if key not in memo:
+        names = [queue for queue in QUEUES if queue != "all"]
+        sums = [func.coalesce(func.sum(case((queue_condition(account, queue, today), 1), else_=0)), 0)
+                for queue in names]
+        row = db.session.execute(select(*sums).select_from(Report).where(access.visible_reports(account))).one()
+        memo[key] = dict(zip(names, (int(value) for value in row)))
+    return memo[key]
 
 
 def matching(account: Account, filters: QueueFilter | None = None):
