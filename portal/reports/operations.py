@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 
-from portal import access, audit, calendar, departments, workflow
+from portal import access, audit, calendar, departments, photo_redaction, workflow
 from portal.extensions import db
 from portal.models import Account, Department, Report, ReportPhoto, ReportUpdate, Town
 from portal.models.types import utcnow
 from portal.photos import CleanPhoto, PhotoStorage, photo_batch
 from portal.registry.vocabulary import OPEN_REPORT_STATUSES, REPORT_STATUSES
-from portal.reports import messages, privacy, timeline
 from portal.refusal import Refused
+from portal.reports import messages, privacy, rich_text, timeline
 from portal.reports.visibility import KIND_PUBLISHED, KIND_UNPUBLISHED
 
 NOTE_MAX_LENGTH = 5000
@@ -66,7 +66,7 @@ def _check(actor: Account, step_name: str, report: Report, reason: str | None = 
     """Refuse unless the actor may take the step now; return the reason, trimmed, when one is needed."""
     step = workflow.step(step_name)
     if not access.can(actor, step_name, report):
-        if access.can(actor, "view", report) and actor.role in step.roles:
+        if access.can(actor, "view", report) and access.may_take(actor, step_name):
             raise StepRefused(_("这份举报当前状态为“%(status)s”，不能进行这一步。",
                                 status=REPORT_STATUSES.display(report.status)))
         raise StepRefused(_("您没有权限对这份举报进行这一步。"))
@@ -85,7 +85,10 @@ def _after(actor: Account, action: str, report: Report, entry: ReportUpdate, *, 
     if tell_reporter:
         messages.reporter(report, entry)
     if report.assignee is not None and report.assignee is not actor and not handlers_what:
-        messages.assignee(report, f"{actor.display_name or actor.username}：{timeline.text_of(entry) or action}")
+        words = timeline.text_of(entry) or action
+        if entry.kind == "answer":
+            words = rich_text.to_text(words)
+        messages.assignee(report, f"{actor.display_name or actor.username}：{words}")
     if handlers_what:
         messages.handlers(report, handlers_what, [f"操作人：{actor.display_name or actor.username}"]
                           + ([f"理由：{reason}"] if reason else []))
@@ -159,8 +162,6 @@ def answer(actor: Account, report: Report, reply_html: str, photos: list[CleanPh
            storage: PhotoStorage | None = None, now: datetime | None = None) -> ReportUpdate:
     """办结: a public reply (a little rich text, sanitised) and after-fix photos; the reporter may then
     confirm or reopen within REPORT_REOPEN_DAYS."""
-    from portal.reports import rich_text
-
     _check(actor, "answer", report)
     try:
         reply = rich_text.clean(reply_html or "")
@@ -314,8 +315,6 @@ def moderate_photo(actor: Account, report: Report, photo: ReportPhoto, mode: str
                    regions: list[tuple[float, float, float, float]] | None = None) -> None:
     """Show a photo as it is, blur it (whole or in regions), or hide it; the original is kept, never
     served in public once blurred or hidden."""
-    from portal import photo_redaction
-
     _check(actor, "moderate", report)
     if photo.report_id != report.id:
         raise StepRefused(_("找不到这张照片。"))
