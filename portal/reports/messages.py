@@ -139,12 +139,9 @@ def private_link(report: Report, secret: str, address: str, language: str) -> No
 
 def _sms(phone: str, text: str, report: Report, reporter: bool = False) -> None:
     """Queue a text message if SMS is configured and the number is a mobile one; else nothing."""
-    enqueue = getattr(notify, "enqueue_sms", None)
-    if enqueue is None:
-        return
     try:
-        enqueue(phone, text, topic=f"{_topic(report)}:reporter" if reporter else _topic(report))
-    except ValueError:  # a landline or a malformed number: the e-mail (if any) still goes
+        notify.enqueue_sms(phone, text, topic=f"{_topic(report)}:reporter" if reporter else _topic(report))
+    except notify.SmsRefused:  # a landline, or a text too long: the e-mail (if any) still goes
         return
 
 
