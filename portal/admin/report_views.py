@@ -71,7 +71,9 @@ def queue():
                            counts=queries.queue_counts(_me(), today), problems=problems, today=today,
                            bulk=forms.BulkAssignForm().fill_choices(), queue_labels=queries.QUEUE_LABELS,
                            can_assign=access.may_take(_me(), "assign"),
-                           can_enter=access.can(_me(), "enter_report")), 400 if problems else 200
+                           can_enter=access.can(_me(), "enter_report"),
+                           page_url=lambda number: url_for("admin.queue", **{**request.args.to_dict(), "page": number})), \
+        400 if problems else 200
 
 
 @requires("view_reports")

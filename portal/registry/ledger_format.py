@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
+
 from portal.registry import vocabulary as vocab
 
 COORDINATE_PLACES = 6  # about 0.1 m: finer than any survey, and stable through export → import
@@ -258,6 +261,17 @@ def set_text_cell(cell, text: str) -> None:
     """Put text in an openpyxl cell (ordinary or write-only) as a text cell, never a formula or error."""
     cell.value = XML_ILLEGAL.sub("", text)
     cell.data_type = "s"
+
+
+def write_only_text(sheet, text: str):
+    """Text for a write-only sheet's row: the text itself where openpyxl stores it as plain text (cheap:
+    one shared cell), else a cell of its own typed as text — a formula "=…", an error code "#N/A", a
+    character XML cannot carry."""
+    if not (text.startswith("=") or text in ERROR_CODES or XML_ILLEGAL.search(text)):
+        return text
+    cell = WriteOnlyCell(sheet)
+    set_text_cell(cell, text)
+    return cell
 
 
 # ---------------------------------------------------------------------------------------------

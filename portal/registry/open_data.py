@@ -17,7 +17,6 @@ from typing import IO, Any, Callable, Iterable, Iterator
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
@@ -28,7 +27,7 @@ from portal.extensions import db
 from portal.models import Outfall, RectificationPlan
 from portal.registry import vocabulary as vocab
 from portal.registry.filters import OutfallFilter
-from portal.registry.ledger_format import XML_ILLEGAL, csv_protected, set_text_cell
+from portal.registry.ledger_format import csv_protected, write_only_text
 
 # Outfalls fetched from the database per round trip; each batch costs one more query, for its plans.
 BATCH_SIZE = 1000
@@ -232,16 +231,8 @@ def write_xlsx(batches: Iterable[list[Record]], sheet_title: str = "入河排污
 def _xlsx_value(sheet, value: Any):
     """What goes in a cell: numbers and dates as such (dates shown yyyy-mm-dd), text always as text.
 
-    Plain values are cheap (openpyxl reuses one cell for them); only text that openpyxl would not
-    store as plain text (a formula "=…", an error code "#N/A", a character XML cannot carry) gets a
-    cell of its own, typed as text.
+    Text goes through ``write_only_text``, which types as text what a spreadsheet would run.
     """
     if isinstance(value, bool):
         return YES if value else NO
-    if not isinstance(value, str):
-        return value
-    if not (value.startswith("=") or value in ERROR_CODES or XML_ILLEGAL.search(value)):
-        return value
-    cell = WriteOnlyCell(sheet)
-    set_text_cell(cell, value)
-    return cell
+    return write_only_text(sheet, value) if isinstance(value, str) else value

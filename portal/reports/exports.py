@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
@@ -38,7 +37,7 @@ from portal import calendar
 from portal.extensions import db
 from portal.models import Report
 from portal.registry import vocabulary as vocab
-from portal.registry.ledger_format import XML_ILLEGAL, csv_protected, set_text_cell
+from portal.registry.ledger_format import csv_protected, write_only_text
 from portal.workflow import BEING_HANDLED, REJECTION_REASONS
 
 BATCH_SIZE = 1000
@@ -256,8 +255,8 @@ def write_xlsx(path_or_stream, condition, *, english: bool = False, session: Ses
 def _xlsx_value(sheet, value: Any, english: bool):
     """A cell's content: numbers, dates and date-times as such, flags as 是/否, text always as text.
 
-    Only text openpyxl would not store as plain text (a formula "=…", an error code "#N/A", a
-    character XML cannot carry) and date-times (for their format) get a cell of their own.
+    Dates and date-times get a cell of their own (for their format); text goes through
+    ``write_only_text``, which types as text what a spreadsheet would run.
     """
     if isinstance(value, bool):
         return ("yes" if value else "no") if english else ("是" if value else "否")
@@ -265,10 +264,4 @@ def _xlsx_value(sheet, value: Any, english: bool):
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = XLSX_DATETIME_FORMAT if isinstance(value, datetime) else XLSX_DATE_FORMAT
         return cell
-    if not isinstance(value, str):
-        return value
-    if not (value.startswith("=") or value in ERROR_CODES or XML_ILLEGAL.search(value)):
-        return value
-    cell = WriteOnlyCell(sheet)
-    set_text_cell(cell, value)
-    return cell
+    return write_only_text(sheet, value) if isinstance(value, str) else value
