@@ -9,10 +9,14 @@ from portal.models.reports import MeToo, Report, ReportPhoto, ReportUpdate
 from portal.models.registry import (
     DischargeStandard,
     MonitoringSample,
+    MonitoringSection,
     Outfall,
+    OutfallDocument,
     OutfallEvent,
     OutfallPhoto,
+    ProgressSnapshot,
     RectificationPlan,
+    RectificationStep,
     ResponsibleParty,
     StandardisationItem,
     StandardLimit,
@@ -22,7 +26,7 @@ from portal.models.roster import DutyShift
 __all__ = [
     "Account", "AuditEntry", "CalendarDay", "Department",
     "MeToo", "Report", "ReportPhoto", "ReportUpdate",
-    "DischargeStandard", "DutyShift", "MonitoringSample", "OutboxMessage", "Outfall", "OutfallEvent", "OutfallPhoto",
+    "DischargeStandard", "DutyShift", "MonitoringSample", "MonitoringSection", "OutfallDocument", "ProgressSnapshot", "RectificationStep", "OutboxMessage", "Outfall", "OutfallEvent", "OutfallPhoto",
     "RectificationPlan", "ResponsibleParty", "RiverChief", "StandardLimit", "StandardisationItem",
     "Town", "WaterBody",
 ]

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import ForeignKey, String, Text
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.models.types import UTCDateTime, utcnow
 
 
 class Town(db.Model):
@@ -43,6 +46,15 @@ class WaterBody(db.Model):
     # GeoJSON LineString/MultiLineString (rivers) or Polygon (lakes), WGS84.
     geometry: Mapped[str | None] = mapped_column(Text)
     supervision_telephone: Mapped[str | None] = mapped_column(String(32))
+    # The bureau's code for the water, when it has one (imports match on it before the name).
+    code: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    # The river board's goals (治理目标), in the bureau's words.
+    goals: Mapped[str | None] = mapped_column(Text)
+    # The last change to what the board shows (chiefs, goals, telephone), and when the public board
+    # was last brought up to date: the rules allow 15 days between the two.
+    board_changed_on: Mapped[date | None] = mapped_column(Date)
+    board_updated_on: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(String(200))
     is_demo: Mapped[bool] = mapped_column(default=False)
 
     outfalls = relationship("Outfall", back_populates="water_body")
@@ -65,7 +77,14 @@ class RiverChief(db.Model):
     town_id: Mapped[int | None] = mapped_column(ForeignKey("town.id"))
     duties: Mapped[str | None] = mapped_column(Text)
     telephone: Mapped[str | None] = mapped_column(String(32))
+    # Only an official line (an office's number) may be shown in public; a person's own never is.
+    telephone_is_official: Mapped[bool] = mapped_column(default=False)
+    # The bureau's number for the chief, when its file gives one (imports match on it first).
+    code: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    appointed_on: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(String(200))
     is_demo: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     water_body = relationship("WaterBody", back_populates="chiefs")
     town = relationship("Town")

@@ -148,7 +148,65 @@ APPROVAL_STATUSES = Vocabulary("approval status", [
 
 PARTY_KINDS = Vocabulary("responsible party kind", [
     Term("organisation", "单位", "Organisation", ("法人", "企业", "机关", "组织")),
+    Term("government", "属地人民政府", "Local government", ("政府", "镇政府", "镇人民政府", "人民政府")),
     Term("person", "个人", "Natural person", ("自然人", "个体")),
+])
+
+# Why a party answers for an outfall: the seed's chain (DOMAIN.md §1), then the default.
+PARTY_BASES = Vocabulary("responsible party basis", [
+    Term("applicant", "设置申请单位", "The unit that applied to set it up", ("申请单位", "设置单位", "申请设置单位")),
+    Term("user", "实际使用单位", "The unit actually using it", ("使用单位", "实际使用", "实际排污单位")),
+    Term("town", "属地人民政府", "The town government", ("属地政府", "镇政府", "镇人民政府")),
+    Term("named", "属地政府指定单位", "A party the town government named", ("指定单位", "政府指定")),
+    Term("default", "属地人民政府（暂未查明）", "The town government, until a party is known",
+         ("未查明", "暂未查明", "不明")),
+])
+
+# The steps a rectification plan's record is made of (portal.registry.rectification).
+STEP_KINDS = Vocabulary("rectification step", [
+    Term("progress", "整治进展", "Progress", ("进展",)),
+    Term("completed", "整治完成", "Work completed", ("完成",)),
+    Term("verified", "核查验收", "Verified", ("验收", "核查")),
+    Term("closed_out", "销号", "Closed out", ("已销号",)),
+    Term("reopened", "重新整治", "Reopened", ("退回",)),
+])
+
+# Monitoring sections (断面): the level that set them, or their relation to one outfall.
+SECTION_LEVELS = Vocabulary("monitoring section level", [
+    Term("national", "国控断面", "National section", ("国控", "国家级")),
+    Term("provincial", "省控断面", "Provincial section", ("省控", "省级")),
+    Term("city", "市控断面", "City section", ("市控", "市级")),
+    Term("district", "区控断面", "District section", ("区控", "县控", "区级", "县级")),
+    Term("cross_county", "跨县（区）界断面", "Cross-county section", ("跨界断面", "跨县界", "跨区界", "交界断面")),
+    Term("outfall", "排污口上下游断面", "Section above or below an outfall", ("上下游断面", "对照断面", "控制断面")),
+])
+SECTION_POSITIONS = Vocabulary("position of a section", [
+    Term("upstream", "上游", "Upstream", ("上游断面", "对照")),
+    Term("downstream", "下游", "Downstream", ("下游断面", "控制", "削减")),
+])
+
+# What a set of limits is, and which sources a discharge standard is written for.
+STANDARD_KINDS = Vocabulary("standard kind", [
+    Term("effluent", "排放标准", "Discharge standard"),
+    Term("surface_water", "地表水环境质量标准", "Surface-water quality standard"),
+    Term("permit", "排污许可证", "Discharge permit"),
+])
+STANDARD_SCOPES = Vocabulary("standard scope", [
+    Term("municipal_wwtp", "城镇污水处理厂", "Municipal treatment plants"),
+    Term("industrial", "工业（无行业标准）", "Industry without a sector standard"),
+    Term("sector", "行业标准", "A sector standard"),
+    Term("livestock", "规模化畜禽养殖", "Large livestock farms"),
+    Term("rural_facility", "农村生活污水处理设施", "Rural sewage facilities"),
+    Term("provincial", "地方标准", "A provincial standard"),
+    Term("surface_water", "地表水", "Surface water"),
+])
+
+DOCUMENT_KINDS = Vocabulary("document kind", [
+    Term("approval", "设置审批文件", "Approval", ("审批", "批复", "审批文件")),
+    Term("permit", "排污许可证", "Discharge permit", ("许可证", "排污许可")),
+    Term("monitoring_report", "监测报告", "Monitoring report", ("检测报告", "监测报告")),
+    Term("rectification", "整治方案与验收材料", "Rectification plan or acceptance", ("整治方案", "验收材料", "验收")),
+    Term("other", "其他文件", "Other document", ("其他", "其它")),
 ])
 
 WATER_BODY_KINDS = Vocabulary("water body kind", [
@@ -177,9 +235,11 @@ CHECKLIST_ITEMS = Vocabulary("standardisation item", [
 ])
 
 PHOTO_KINDS = Vocabulary("photo kind", [
-    Term("before", "整治前", "Before"),
-    Term("after", "整治后", "After"),
-    Term("other", "其他", "Other"),
+    Term("before", "整治前", "Before", ("整改前",)),
+    Term("after", "整治后", "After", ("整改后",)),
+    Term("signboard", "标识牌", "Signboard", ("标志牌", "公示牌")),
+    Term("sampling_point", "采样点", "Sampling point", ("采样口",)),
+    Term("other", "其他", "Other", ("其它", "现场")),
 ])
 
 # What a citizen reports (DOMAIN.md §4): the types river-chief patrol apps use.
