@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import false, or_, true
 
-from portal.models import Account, Report
+from portal.models import Account, Outfall, Report
 from portal import workflow
 
 ROLES = ("admin", "town", "chief", "department", "auditor")
@@ -35,6 +35,22 @@ GLOBAL_ACTIONS: dict[str, frozenset[str]] = {
     "retry_outbox": frozenset({"admin"}),
     "manage_calendar": frozenset({"admin"}),
     "manage_reply_templates": frozenset({"admin"}),
+    # The registry and its archive (一口一档). Outfall-level actions are checked again on the outfall
+    # (OUTFALL_ACTIONS): a town officer or river chief only within their town or river.
+    "view_registry": EVERYONE,
+    "import_registry": frozenset({"admin"}),  # ledgers, chiefs, waters, sections, photos in bulk
+    "import_monitoring": frozenset({"admin"}),  # lab files
+    "manage_standards": frozenset({"admin"}),  # add a standard and its limits
+}
+# Actions on one outfall: the roles that may take them; the scope comes from outfall_in_scope.
+OUTFALL_ACTIONS: dict[str, frozenset[str]] = {
+    "view": EVERYONE,
+    "edit": frozenset({"admin", "town"}),  # the ledger's fields, with a reason
+    "set_standard": frozenset({"admin"}),  # the standard and permit that judge its effluent
+    "enter_monitoring": frozenset({"admin"}),  # one result typed in
+    "record_rectification": frozenset({"admin", "town", "department"}),  # a dated step with photos
+    "verify_rectification": frozenset({"admin"}),  # verification and closing out (销号): the bureau
+    "upload_files": frozenset({"admin", "town"}),  # photos and documents of the archive
 }
 # Actions about one report, besides the workflow's steps.
 REPORT_READ_ACTIONS = {"view": EVERYONE}
@@ -51,6 +67,11 @@ def can(account: Account | None, action: str, obj=None) -> bool:
         return account.role in roles
     if isinstance(obj, Report):
         return _can_report(account, action, obj)
+    if isinstance(obj, Outfall):
+        roles = OUTFALL_ACTIONS.get(action)
+        if roles is None:
+            raise KeyError(f"unknown action: {action!r}")
+        return account.role in roles and outfall_in_scope(account, obj)
     raise TypeError(f"no access rule for {type(obj).__name__}")
 
 
@@ -101,6 +122,20 @@ def visible_reports(account: Account | None):
                                                          (Report.chief_id, account.chief_id)) if value is not None]
         scope = or_(*parts) if parts else false()
     return or_(scope, mine)
+
+
+def outfall_in_scope(account: Account, outfall: Outfall) -> bool:
+    """Whether the outfall is the account's to act on: everything for the bureau, the auditor and
+    departments (who act within their duties across the district); one town or river otherwise."""
+    role = account.role
+    if role in ("admin", "auditor", "department"):
+        return True
+    if role == "town":
+        return account.town_id is not None and outfall.town_id == account.town_id
+    if role == "chief":
+        return ((account.town_id is not None and outfall.town_id == account.town_id)
+                or (account.water_body_id is not None and outfall.water_body_id == account.water_body_id))
+    return False
 
 
 def sees_contact(account: Account | None, report: Report) -> bool:

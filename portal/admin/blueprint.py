@@ -9,7 +9,7 @@ from flask import Blueprint
 from flask_login import current_user
 
 from portal import access
-from portal.admin import account_views, audit_views, auth_views, guard, outbox_views, report_views
+from portal.admin import account_views, audit_views, auth_views, guard, outbox_views, outfall_views, report_views
 from portal.admin.forms import role_label
 from portal.admin.navigation import navigation
 
@@ -78,3 +78,7 @@ _rule("/reports/<code>/unpublish", report_views.publication, ("POST",), action="
 _rule("/reports/<code>/description", report_views.redact_description, ("POST",))
 _rule("/reports/<code>/photos/<int:photo_id>", report_views.photo)
 _rule("/reports/<code>/photos/<int:photo_id>/moderation", report_views.moderate_photo, ("POST",))
+
+# The registry: outfalls and one outfall's archive (一口一档)
+_rule("/outfalls", outfall_views.outfalls)
+_rule("/outfalls/<code>", outfall_views.outfall)

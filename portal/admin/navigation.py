@@ -48,6 +48,7 @@ def reports_waiting(account) -> int:
 ENTRIES: list[Entry] = [
     Entry(_l("工作台"), "admin.index", "use_back_office"),
     Entry(_l("举报"), "admin.queue", "view_reports", count=reports_waiting),
+    Entry(_l("排污口台账"), "admin.outfalls", "view_registry"),
     Entry(_l("审计日志"), "admin.audit_log", "view_audit"),
     Entry(_l("通知发件箱"), "admin.outbox", "view_outbox", count=failed_messages),
     Entry(_l("账户管理"), "admin.accounts", "manage_accounts"),

@@ -26,6 +26,8 @@ ALLOWED = {
     "admin.bulk_assign": EVERYONE, "admin.take_step": EVERYONE, "admin.view_contact": EVERYONE,
     "admin.publication": EVERYONE, "admin.redact_description": EVERYONE, "admin.moderate_photo": EVERYONE,
     "admin.new_report": HANDLERS,
+    # The registry and each outfall's archive (an outfall's own scope is checked after the door).
+    "admin.outfalls": EVERYONE, "admin.outfall": EVERYONE,
 }
 OPEN = {"admin.login", "admin.login_code", "admin.logout"}
 REPORT_ROUTES = {"admin.report", "admin.photo", "admin.take_step", "admin.view_contact", "admin.publication",
