@@ -81,7 +81,8 @@ def seed_demo_command():
 @click.command("import-ledger")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="只报告将新增和修改的内容，不写入数据库。")
-def import_ledger_command(path: Path, dry_run: bool):
+@click.option("--create-towns", is_flag=True, help="确认新增台账中系统尚无的镇（否则这些行被拒收）。")
+def import_ledger_command(path: Path, dry_run: bool, create_towns: bool):
     """导入排污口台账（.xlsx 或 .csv）：按编码新增或更新，任何一行有误则整份拒收。"""
     from portal.db import transaction
     from portal.extensions import db
@@ -89,11 +90,11 @@ def import_ledger_command(path: Path, dry_run: bool):
 
     try:
         if dry_run:
-            result = ledger_import.import_ledger(path, dry_run=True)
+            result = ledger_import.import_ledger(path, dry_run=True, create_towns=create_towns)
             db.session.rollback()  # a dry run only read: end its transaction without writing anything
         else:
             with transaction():
-                result = ledger_import.import_ledger(path)
+                result = ledger_import.import_ledger(path, create_towns=create_towns)
     except ledger_import.LedgerRejected as rejected:
         click.echo(rejected.report(), err=True)
         sys.exit(1)

@@ -11,14 +11,14 @@ from portal.extensions import db
 from portal.registry import areas, demo, ledger_import, roster
 
 
-def import_ledger(path, dry_run: bool = False):
+def import_ledger(path, dry_run: bool = False, create_towns=False):
     """Import a ledger and commit it; a dry run is rolled back, as `portal import-ledger --dry-run` does."""
     if dry_run:
-        result = ledger_import.import_ledger(path, dry_run=True)
+        result = ledger_import.import_ledger(path, dry_run=True, create_towns=create_towns)
         db.session.rollback()
         return result
     with transaction():
-        return ledger_import.import_ledger(path)
+        return ledger_import.import_ledger(path, create_towns=create_towns)
 
 
 def import_areas(path):

@@ -19,18 +19,18 @@ def outfall_count():
 
 
 def test_import_ledger_dry_run_then_for_real(runner, sample_ledger):
-    result = runner.invoke(args=["import-ledger", "--dry-run", str(sample_ledger)])
+    result = runner.invoke(args=["import-ledger", "--dry-run", "--create-towns", str(sample_ledger)])
     assert result.exit_code == 0, result.output
     assert "将新增 24 个" in result.output and "试运行" in result.output
     assert outfall_count() == 0
-    result = runner.invoke(args=["import-ledger", str(sample_ledger)])
+    result = runner.invoke(args=["import-ledger", "--create-towns", str(sample_ledger)])
     assert result.exit_code == 0 and "已新增 24 个" in result.output
     assert outfall_count() == 24
 
 
 def test_import_ledger_refusal_exits_non_zero_and_names_rows(runner, tmp_path):
     path = write_xlsx(tmp_path / "bad.xlsx", [row(), row("X-2", 整治时限="明年")])
-    result = runner.invoke(args=["import-ledger", str(path)])
+    result = runner.invoke(args=["import-ledger", "--create-towns", str(path)])
     assert result.exit_code == 1
     assert "第 6 行「整治时限」" in result.output and "数据库未作任何更改" in result.output
     assert outfall_count() == 0
@@ -38,10 +38,10 @@ def test_import_ledger_refusal_exits_non_zero_and_names_rows(runner, tmp_path):
 
 def test_import_commands_commit_their_work_and_a_dry_run_does_not(runner, sample_ledger, tmp_path):
     # The importers only flush: a row still there after the session is thrown away was committed.
-    assert runner.invoke(args=["import-ledger", "--dry-run", str(sample_ledger)]).exit_code == 0
+    assert runner.invoke(args=["import-ledger", "--dry-run", "--create-towns", str(sample_ledger)]).exit_code == 0
     db.session.remove()
     assert outfall_count() == 0
-    assert runner.invoke(args=["import-ledger", str(sample_ledger)]).exit_code == 0
+    assert runner.invoke(args=["import-ledger", "--create-towns", str(sample_ledger)]).exit_code == 0
     db.session.remove()
     assert outfall_count() == 24
     town = {"type": "Feature", "properties": {"name": "呼中镇"},
@@ -59,7 +59,7 @@ def test_seed_demo_commits_the_demo_registry(runner):
 
 
 def test_export_ledger(runner, sample_ledger, tmp_path):
-    runner.invoke(args=["import-ledger", str(sample_ledger)])
+    runner.invoke(args=["import-ledger", "--create-towns", str(sample_ledger)])
     result = runner.invoke(args=["export-ledger", str(tmp_path / "out.xlsx")])
     assert result.exit_code == 0 and "已导出 24 个排污口" in result.output
     assert (tmp_path / "out.xlsx").stat().st_size > 0
@@ -105,7 +105,7 @@ def test_an_unexpected_error_during_import_is_one_line_not_a_traceback(runner, t
 
     monkeypatch.setattr(ledger_import, "_write", broken_write)
     path = write_xlsx(tmp_path / "ok.xlsx", [row()])
-    result = runner.invoke(args=["import-ledger", str(path)])
+    result = runner.invoke(args=["import-ledger", "--create-towns", str(path)])
     assert isinstance(result.exception, SystemExit) and result.exit_code == 2
     assert result.output.strip() == "台账“ok.xlsx”未导入，数据库未作任何更改：RuntimeError：磁盘已满。"
     assert outfall_count() == 0

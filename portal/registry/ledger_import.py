@@ -6,7 +6,9 @@ outfall's history. A dry run stops after the comparison and reports what would c
 """
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
-from portal.models import Outfall, OutfallEvent, RectificationPlan
+from portal.models import Outfall, OutfallEvent, RectificationPlan, Town
 from portal.registry import history
 from portal.registry import vocabulary as vocab
 from portal.registry.ledger_format import (
@@ -50,10 +52,14 @@ class RowError:
 class LedgerRejected(Exception):
     """The ledger was refused whole; nothing was written."""
 
-    def __init__(self, filename: str, errors: list[RowError] | None = None, problem: str | None = None):
+    def __init__(self, filename: str, errors: list[RowError] | None = None, problem: str | None = None,
+                 unknown_towns: list[str] | None = None):
         self.filename = filename
         self.errors = errors or []
         self.problem = problem
+        # Towns the file names that the registry does not know (each also a row error), so that the
+        # uploader can confirm creating them.
+        self.unknown_towns = unknown_towns or []
         super().__init__(self.report())
 
     def report(self) -> str:
@@ -127,8 +133,12 @@ def display_name(path: Path) -> str:
     return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def import_ledger(path: Path, dry_run: bool = False) -> ImportResult:
-    """Import a ledger file into the registry, all or nothing; see the module docstring."""
+def import_ledger(path: Path, dry_run: bool = False, create_towns: bool | Iterable[str] = False) -> ImportResult:
+    """Import a ledger file into the registry, all or nothing; see the module docstring.
+
+    A town the registry does not know is refused (a misspelling must not become a fifth town) unless
+    ``create_towns`` confirms it: True for any new town, or the names the uploader confirmed.
+    """
     filename = display_name(path)
     try:
         sheet = read_ledger_file(path, current_app.config["LEDGER_MAX_BYTES"],
@@ -142,8 +152,10 @@ def import_ledger(path: Path, dry_run: bool = False) -> ImportResult:
     rows, errors = _read_rows(sheet)
     existing = _existing_outfalls([values["code"] for _, values in rows])
     errors += _check_references(rows, existing, sheet)
+    town_errors, unknown_towns = _check_towns(rows, sheet, create_towns)
+    errors += town_errors
     if errors:
-        raise LedgerRejected(filename, sorted(errors, key=lambda e: e.row))
+        raise LedgerRejected(filename, sorted(errors, key=lambda e: e.row), unknown_towns=unknown_towns)
 
     result = ImportResult(filename, len(rows), unknown_headers=sheet.unknown_headers)
     planned = []
@@ -329,6 +341,36 @@ def _check_references(rows, existing, sheet) -> list[RowError]:
             errors.append(RowError(number, sheet.headers["national_code"],
                                    f"国家编码“{values['national_code']}”已属于排污口 {owner}"))
     return errors
+
+
+def _check_towns(rows, sheet, create_towns: bool | Iterable[str]) -> tuple[list[RowError], list[str]]:
+    """Rows naming a town the registry does not know, with the closest known name; and those names.
+
+    Towns come from the district's own list (or its boundaries), so a new name in a ledger is far more
+    often a typing error (呼忠镇) than a new town: it is created only when ``create_towns`` confirms it.
+    """
+    known = list(db.session.scalars(select(Town.name)))
+    confirmed = set() if create_towns is False else None if create_towns is True else set(create_towns)
+    errors, unknown = [], []
+    for number, values in rows:
+        name = values.get("town")
+        if not name or name in known or confirmed is None or name in confirmed:
+            continue
+        if name not in unknown:
+            unknown.append(name)
+        closest = _closest_names(name, known)
+        hint = (f"是否应为{'或'.join(f'“{c}”' for c in closest)}？" if closest
+                else f"已有的镇：{'、'.join(sorted(known)) or '（无）'}。")
+        errors.append(RowError(number, sheet.headers.get("town"),
+                               f"镇“{name}”不在系统中；{hint}如确需新增该镇，请确认新增（命令行加 --create-towns）"))
+    return errors, unknown
+
+
+def _closest_names(name: str, known: list[str]) -> list[str]:
+    """The known names most like ``name`` (difflib), all of them when several are equally close."""
+    scored = [(difflib.SequenceMatcher(None, name, other).ratio(), other) for other in sorted(known)]
+    best = max((score for score, _ in scored), default=0)
+    return [other for score, other in scored if score == best and score >= 0.5]
 
 
 def _codes_spelled_otherwise(codes: list[str]) -> dict[str, str]:

@@ -5,6 +5,7 @@ import csv
 import io
 from datetime import date
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -13,8 +14,16 @@ from portal.models import Outfall, OutfallEvent
 from portal.registry.ledger_export import export_ledger
 from portal.registry.ledger_format import csv_protected
 from committing import import_ledger
-from factories import make_outfall
-from ledger_files import flat_header, row, write_csv
+from factories import make_outfall, make_town
+from ledger_files import BUREAU_TOWNS, flat_header, row, write_csv
+
+
+@pytest.fixture(autouse=True)
+def district_towns(app):
+    """The district's towns exist before a ledger is imported (a new town must be confirmed)."""
+    for name in BUREAU_TOWNS:
+        make_town(name)
+    db.session.commit()
 
 
 def test_export_has_title_merged_two_row_header_and_one_row_per_outfall(app, tmp_path, sample_ledger):

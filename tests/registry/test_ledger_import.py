@@ -11,7 +11,16 @@ from portal.extensions import db
 from portal.models import Outfall, OutfallEvent, Town, WaterBody
 from portal.registry.ledger_import import LedgerRejected
 from committing import import_ledger
-from ledger_files import flat_header, row, sheet_rows, text_cell, write_csv, write_raw_xlsx, write_xlsx
+from factories import make_town
+from ledger_files import BUREAU_TOWNS, flat_header, row, sheet_rows, text_cell, write_csv, write_raw_xlsx, write_xlsx
+
+
+@pytest.fixture(autouse=True)
+def district_towns(app):
+    """The district's four towns exist before its ledger is imported (a new town must be confirmed)."""
+    for name in BUREAU_TOWNS:
+        make_town(name)
+    db.session.commit()
 
 
 def outfall(code) -> Outfall:
@@ -319,9 +328,10 @@ def test_a_file_with_bad_rows_is_refused_whole_and_names_each(app, tmp_path, sam
     rows = [row("HZ-S-0001", 整治进展="整治中", 所在镇="新镇"), row("NEW-1", 受纳水体="新河"),
             row("BAD-1", 整治时限="2026-13-01"), row("BAD-2", 经度="abc"), row("BAD-3", 排污口类型="工厂")]
     error = rejected(write_xlsx(tmp_path / "bad.xlsx", rows))
-    assert [(e.row, e.column) for e in error.errors] == [(7, "整治时限"), (8, "经度"), (9, "排污口类型")]
+    assert [(e.row, e.column) for e in error.errors] == [(5, "所在镇"), (7, "整治时限"), (8, "经度"), (9, "排污口类型")]
     report = error.report()
     assert "数据库未作任何更改" in report
+    assert "第 5 行「所在镇」：镇“新镇”不在系统中" in report
     assert "第 7 行「整治时限」" in report and "第 8 行「经度」" in report and "第 9 行「排污口类型」" in report
     db.session.expire_all()
     assert {o.code: (o.name, o.plan.status) for o in db.session.scalars(select(Outfall))} == before
@@ -399,8 +409,8 @@ def test_stage_moves_on_with_the_ledger_but_never_back(app, tmp_path):
 
 def test_dry_run_reports_without_writing(app, tmp_path, sample_ledger):
     result = import_ledger(sample_ledger, dry_run=True)
-    assert len(result.added) == 24 and result.new_towns == sorted(["呼中镇", "呼源镇", "碧水镇", "宏伟镇"])
-    assert count(Outfall) == 0 and count(Town) == 0
+    assert len(result.added) == 24 and result.new_towns == []
+    assert count(Outfall) == 0 and count(Town) == 4
     import_ledger(sample_ledger)
     update = write_xlsx(tmp_path / "u.xlsx", [row("HZ-S-0001", 排污口名称="改名的排污口"), row("NEW-9")])
     result = import_ledger(update, dry_run=True)
@@ -705,3 +715,36 @@ def test_the_shipped_example_ledger_imports_cleanly(app):
     import_ledger(example)
     names = list(db.session.scalars(select(Outfall.name)))
     assert len(names) == len(result.added) and all(name.endswith("（演示）") for name in names)
+
+
+# --- towns the registry does not know ------------------------------------------------------------
+
+def test_a_misspelt_town_is_refused_with_the_closest_known_name(app, tmp_path):
+    error = rejected(write_xlsx(tmp_path / "typo.xlsx", [row("T-1"), row("T-2", 所在镇="碧水"),
+                                                        row("T-3", 所在镇="呼忠镇"), row("T-4", 所在镇="黑河")]))
+    assert [(e.row, e.column) for e in error.errors] == [(6, "所在镇"), (7, "所在镇"), (8, "所在镇")]
+    report = error.report()
+    assert "第 6 行「所在镇」：镇“碧水”不在系统中；是否应为“碧水镇”？" in report
+    assert "镇“呼忠镇”不在系统中；是否应为“呼中镇”或“呼源镇”？" in report  # equally close: both named
+    assert "镇“黑河”不在系统中；已有的镇：呼中镇、呼源镇、宏伟镇、碧水镇。" in report
+    assert error.unknown_towns == ["碧水", "呼忠镇", "黑河"]
+    assert count(Town) == 4 and count(Outfall) == 0
+
+
+def test_a_new_town_is_created_only_when_confirmed(app, tmp_path):
+    path = write_xlsx(tmp_path / "new.xlsx", [row("T-1", 所在镇="雄关镇"), row("T-2", 所在镇="苍山镇")])
+    with pytest.raises(LedgerRejected):
+        import_ledger(path, create_towns=["雄关镇"])  # 苍山镇 was not confirmed
+    result = import_ledger(path, dry_run=True, create_towns=True)
+    assert result.new_towns == ["苍山镇", "雄关镇"] and count(Town) == 4
+    import_ledger(path, create_towns=["雄关镇", "苍山镇"])
+    assert outfall("T-1").town.name == "雄关镇" and count(Town) == 6
+
+
+def test_the_command_refuses_an_unknown_town_and_creates_it_when_told(app, runner, tmp_path):
+    path = write_xlsx(tmp_path / "new.xlsx", [row("T-1", 所在镇="雄关镇")])
+    refused = runner.invoke(args=["import-ledger", str(path)])
+    assert refused.exit_code == 1 and "镇“雄关镇”不在系统中" in refused.output
+    created = runner.invoke(args=["import-ledger", "--create-towns", str(path)])
+    assert created.exit_code == 0, created.output
+    assert "已新增镇：雄关镇" in created.output and outfall("T-1").town.name == "雄关镇"
