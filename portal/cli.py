@@ -184,6 +184,34 @@ def import_roster_command(path: Path):
     click.echo(summary.report())
 
 
+@click.command("import-samples")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只报告将新增和替换的结果，不写入数据库。")
+def import_samples_command(path: Path, dry_run: bool):
+    """导入化验结果（.xlsx 或 .csv，长表或宽表）：按点位、采样时间和项目新增或替换，任何一行有误则整份拒收。"""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    from portal.db import transaction
+    from portal.extensions import db
+    from portal.monitoring import lab_files
+
+    try:
+        if dry_run:
+            summary = lab_files.import_samples(path, dry_run=True)
+            db.session.rollback()  # a dry run only read: end its transaction without writing anything
+        else:
+            with transaction():
+                summary = lab_files.import_samples(path)
+    except lab_files.SamplesRejected as rejected:
+        click.echo(rejected.report(), err=True)
+        sys.exit(1)
+    except Exception as error:  # a fault outside the file (database, disk): one line, not a traceback
+        _fail(f"化验结果“{lab_files.display_name(path)}”未导入，数据库未作任何更改", error)
+    click.echo(summary.report(dry_run=dry_run, zone=ZoneInfo(current_app.config["TIMEZONE"])))
+
+
 @click.command("sweep-photos")
 @click.option("--older-than-hours", type=click.IntRange(min=1), default=24, show_default=True,
               help="只处理早于这个时间的暂存文件")
@@ -195,7 +223,7 @@ def sweep_photos_command(older_than_hours: int):
     from sqlalchemy import or_, select
 
     from portal.extensions import db
-    from portal.models import OutfallPhoto, ReportPhoto
+    from portal.models import OutfallDocument, OutfallPhoto, ReportPhoto
     from portal.photos import storage_for
 
     def referenced(key: str) -> bool:
@@ -203,6 +231,7 @@ def sweep_photos_command(older_than_hours: int):
             db.session.scalar(select(ReportPhoto.id).where(
                 or_(ReportPhoto.storage_key == key, ReportPhoto.thumbnail_key == key)))
             or db.session.scalar(select(OutfallPhoto.id).where(OutfallPhoto.storage_key == key))
+            or db.session.scalar(select(OutfallDocument.id).where(OutfallDocument.storage_key == key))
         )
 
     sweep = storage_for(current_app).sweep_staging(timedelta(hours=older_than_hours), referenced=referenced)
@@ -298,9 +327,58 @@ def escalate_command():
         click.echo("没有需要督办的超期举报（nothing overdue to escalate）。")
 
 
+@click.command("import-sections")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只报告将新增和修改的断面，不写入数据库。")
+def import_sections_command(path: Path, dry_run: bool):
+    """导入监测断面（.xlsx 或 .csv）：按断面编码新增或更新，任何一行有误则整份拒收。"""
+    from portal.db import transaction
+    from portal.extensions import db
+    from portal.monitoring import sections
+
+    try:
+        if dry_run:
+            result = sections.import_sections(path, dry_run=True)
+            db.session.rollback()  # a dry run only read: end its transaction without writing anything
+        else:
+            with transaction():
+                result = sections.import_sections(path)
+    except sections.SectionsRejected as rejected:
+        click.echo(rejected.report(), err=True)
+        sys.exit(1)
+    except Exception as error:  # a fault outside the file (database, disk): one line, not a traceback
+        _fail(f"断面文件“{path.name}”未导入，数据库未作任何更改", error)
+    click.echo(result.report())
+
+
+@click.command("import-photos")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只检查清单和文件并报告将新增的照片和文件，不写入数据库。")
+def import_photos_command(path: Path, dry_run: bool):
+    """导入排污口照片和 PDF 文件：PATH 为含 manifest.csv（或 .xlsx）的文件夹，任何一行有误则整批拒收。"""
+    from portal.db import transaction
+    from portal.extensions import db
+    from portal.registry import archive_files
+
+    try:
+        if dry_run:
+            result = archive_files.import_manifest(path, dry_run=True)
+            db.session.rollback()  # a dry run only read: end its transaction without writing anything
+        else:
+            with transaction():
+                result = archive_files.import_manifest(path)
+    except archive_files.ManifestRejected as rejected:
+        click.echo(rejected.report(), err=True)
+        sys.exit(1)
+    except Exception as error:  # a fault outside the files (database, disk): one line, not a traceback
+        _fail(f"照片与文件“{path.name}”未导入，数据库未作任何更改", error)
+    click.echo(result.report(dry_run=dry_run))
+
+
 def init_app(app):
     """Attach the registry's commands to the app's CLI (and so to `portal` and `flask`)."""
     for command in (seed_demo_command, import_ledger_command, export_ledger_command, import_areas_command,
-                    send_notifications_command, import_roster_command, sweep_photos_command,
-                    import_holidays_command, create_user_command, escalate_command):
+                    send_notifications_command, import_roster_command, sweep_photos_command, import_samples_command,
+                    import_holidays_command, create_user_command, escalate_command,
+                    import_sections_command, import_photos_command):
         app.cli.add_command(command)
