@@ -150,6 +150,54 @@ def import_areas_command(path: Path):
     click.echo(f"已导入镇界：新增 {summary.added} 个，更新 {summary.updated} 个。")
 
 
+@click.command("import-waters")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只报告将新增和修改的水体，不写入数据库。")
+def import_waters_command(path: Path, dry_run: bool):
+    """导入河流、湖泊、水库（GeoJSON：线为河流，面为湖库；属性 名称、编码、类型、目标水质、监督电话、治理目标）。"""
+    from portal.db import transaction
+    from portal.extensions import db
+    from portal.registry import waters
+
+    try:
+        if dry_run:
+            summary = waters.import_waters(path, dry_run=True)
+            db.session.rollback()  # a dry run only read
+        else:
+            with transaction():
+                summary = waters.import_waters(path)
+    except waters.WatersRejected as rejected:
+        click.echo(str(rejected), err=True)
+        sys.exit(1)
+    except Exception as error:  # a fault outside the file (database, disk): one line, not a traceback
+        _fail(f"水体文件“{path.name}”未导入，数据库未作任何更改", error)
+    click.echo(summary.report(dry_run=dry_run))
+
+
+@click.command("import-chiefs")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只报告将新增、修改和移出公示牌的河长，不写入数据库。")
+def import_chiefs_command(path: Path, dry_run: bool):
+    """导入河长名录（.xlsx 或 .csv）：文件所列河湖、镇的公示牌以文件为准，任何一行有误则整份拒收。"""
+    from portal.db import transaction
+    from portal.extensions import db
+    from portal.registry import chiefs
+
+    try:
+        if dry_run:
+            summary = chiefs.import_chiefs(path, dry_run=True)
+            db.session.rollback()  # a dry run only read
+        else:
+            with transaction():
+                summary = chiefs.import_chiefs(path)
+    except chiefs.ChiefsRejected as rejected:
+        click.echo(rejected.report(), err=True)
+        sys.exit(1)
+    except Exception as error:  # a fault outside the file (database, disk): one line, not a traceback
+        _fail(f"河长名录“{chiefs.display_name(path)}”未导入，数据库未作任何更改", error)
+    click.echo(summary.report(dry_run=dry_run))
+
+
 @click.command("send-notifications")
 @click.option("--loop", is_flag=True, help="持续运行（worker 模式）；收到 SIGTERM 或 Ctrl-C 时发完当前一条再退出。")
 @click.option("--interval", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -378,7 +426,7 @@ def import_photos_command(path: Path, dry_run: bool):
 def init_app(app):
     """Attach the registry's commands to the app's CLI (and so to `portal` and `flask`)."""
     for command in (seed_demo_command, import_ledger_command, export_ledger_command, import_areas_command,
-                    send_notifications_command, import_roster_command, sweep_photos_command, import_samples_command,
+                    import_waters_command, import_chiefs_command, send_notifications_command, import_roster_command, sweep_photos_command, import_samples_command,
                     import_holidays_command, create_user_command, escalate_command,
                     import_sections_command, import_photos_command):
         app.cli.add_command(command)
