@@ -10,6 +10,8 @@ from flask_login import current_user
 
 from portal import access
 from portal.admin import account_views, audit_views, auth_views, guard, outbox_views, outfall_views, report_views
+from portal.admin import rectification_views
+from portal.admin import registry_views
 from portal.admin.forms import role_label
 from portal.admin.navigation import navigation
 
@@ -22,7 +24,8 @@ def back_office_frame():
     """What templates/admin/base.html draws: the navigation and the signed-in member of staff."""
     signed_in = current_user.is_authenticated
     return {"admin_nav": navigation(current_user) if signed_in and not guard.must_enrol(current_user) else [],
-            "role_label": role_label, "can": access.can}
+            "role_label": role_label, "can": access.can,
+            "rectification_steps": rectification_views.next_steps}
 
 
 @bp.after_request
@@ -82,3 +85,11 @@ _rule("/reports/<code>/photos/<int:photo_id>/moderation", report_views.moderate_
 # The registry: outfalls and one outfall's archive (一口一档)
 _rule("/outfalls", outfall_views.outfalls)
 _rule("/outfalls/<code>", outfall_views.outfall)
+
+# Rectification as dated progress: the next step of one plan, with its photos
+_rule("/outfalls/<code>/plans/<int:plan_id>/steps", rectification_views.rectification_step, ("POST",))
+
+# Registry editing: one outfall's ledger fields with a reason; a ledger uploaded, dry run, then confirmed
+_rule("/outfalls/<code>/edit", registry_views.outfall_edit, ("GET", "POST"))
+_rule("/outfalls/import", registry_views.ledger_upload, ("GET", "POST"))
+_rule("/outfalls/import/confirm", registry_views.ledger_confirm, ("POST",))

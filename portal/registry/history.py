@@ -23,11 +23,13 @@ def record_created(outfall: Outfall, source: str) -> None:
                                        occurred_at=utcnow()))
 
 
-def record_changes(outfall: Outfall, changes: list[tuple[str, Any, Any]], source: str) -> None:
-    """Note each changed field with its old and new value, all at the same instant."""
+def record_changes(outfall: Outfall, changes: list[tuple[str, Any, Any]], source: str | None = None, *,
+                   actor=None, reason: str | None = None) -> None:
+    """Note each changed field with its old and new value, all at the same instant, with who made the
+    change in the back office (``actor``, an Account) and why, or the import that made it (``source``)."""
     now = utcnow()
     for field_name, old, new in changes:
         outfall.events.append(OutfallEvent(
             kind="changed", field=field_name, old_value=as_history_value(old),
-            new_value=as_history_value(new), source=source, occurred_at=now,
+            new_value=as_history_value(new), source=source, occurred_at=now, actor=actor, reason=reason,
         ))

@@ -28,6 +28,10 @@ ALLOWED = {
     "admin.new_report": HANDLERS,
     # The registry and each outfall's archive (an outfall's own scope is checked after the door).
     "admin.outfalls": EVERYONE, "admin.outfall": EVERYONE,
+    # A rectification step: the door is the registry's; the outfall's actions decide after it.
+    "admin.rectification_step": EVERYONE,
+    # Registry editing: the door is the registry's, the outfall's "edit" decides after it; uploads are the bureau's.
+    "admin.outfall_edit": EVERYONE, "admin.ledger_upload": {"admin"}, "admin.ledger_confirm": {"admin"},
 }
 OPEN = {"admin.login", "admin.login_code", "admin.logout"}
 REPORT_ROUTES = {"admin.report", "admin.photo", "admin.take_step", "admin.view_contact", "admin.publication",
@@ -55,7 +59,7 @@ def world(app):
 def path_of(rule, world, account_id) -> str:
     """The rule's path with its variables filled in for this world."""
     values = {"code": world["report"].tracking_code, "photo_id": str(world["photo"]), "step": "note",
-              "message_id": str(world["message"]), "account_id": str(account_id)}
+              "message_id": str(world["message"]), "account_id": str(account_id), "plan_id": "1"}
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values[m.group(1)], rule.rule)
 
 
