@@ -1,0 +1,260 @@
+"""Rivers, lakes and reservoirs from a GeoJSON file (``portal import-waters``), all of it or none of it.
+
+Each feature is one water body: a LineString/MultiLineString for a river, a Polygon/MultiPolygon for
+a lake or reservoir, with properties (English or Chinese keys):
+
+- ``name`` / ``名称`` (required), ``code`` / ``编码`` (optional: matched first);
+- ``kind`` / ``类型``: 河流/湖泊/水库 or river/lake/reservoir (read from the geometry when absent);
+- ``target_class`` / ``目标水质``: GB 3838 class I–V (required);
+- ``supervision_telephone`` / ``监督电话`` and ``goals`` / ``治理目标`` (optional; absent keeps what is recorded).
+
+A feature updates the water body with its code, else the one with its name (so the ledger's 受纳水体
+names connect), else a new one is created. When what the public board shows changes (name, kind,
+class, telephone, goals), the water's ``board_changed_on`` becomes today (the district's date): the
+rules give 15 days to bring the board up to date. Importing the same file again changes nothing.
+A ``null`` geometry keeps the recorded one (a file that only sets goals).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from portal import calendar
+from portal.extensions import db
+from portal.models import WaterBody
+from portal.registry import geojson
+from portal.registry import vocabulary as vocab
+from portal.registry.ledger_format import CellError, read_telephone, read_water_class
+
+NAME_MAX = WaterBody.__table__.c.name.type.length
+CODE_MAX = WaterBody.__table__.c.code.type.length
+SOURCE_MAX = WaterBody.__table__.c.source.type.length
+GOALS_MAX = 2000
+KEYS = {
+    "name": ("name", "名称", "水体名称", "河湖名称"),
+    "code": ("code", "编码", "水体编码", "河湖编码"),
+    "kind": ("kind", "类型", "类别", "水体类型"),
+    "target_class": ("target_class", "目标水质", "水质目标", "水质类别"),
+    "supervision_telephone": ("supervision_telephone", "监督电话", "telephone"),
+    "goals": ("goals", "治理目标", "管护目标"),
+}
+# What the public board shows of a water itself; a change to one of them dates the board.
+BOARD_FIELDS = ("name", "kind", "target_class", "supervision_telephone", "goals")
+FIELD_NAMES = {"name": "名称", "kind": "类型", "target_class": "目标水质", "supervision_telephone": "监督电话",
+               "goals": "治理目标", "code": "编码", "geometry": "几何图形"}
+
+
+class WatersRejected(geojson.GeoJSONRejected):
+    """The waters file was refused as a whole; nothing was written."""
+
+    noun = "水体"
+
+
+@dataclass(frozen=True)
+class _Water:
+    """One validated feature: the values to write (a field absent from ``values`` is kept)."""
+
+    index: int
+    values: dict
+
+
+@dataclass
+class WatersSummary:
+    """What an import did, or in a dry run would do."""
+
+    filename: str
+    total: int
+    added: list[str] = field(default_factory=list)
+    updated: list[tuple[str, list[str]]] = field(default_factory=list)  # (name, changed field names)
+    unchanged: int = 0
+    board_changed: list[str] = field(default_factory=list)
+    changed_on: object = None
+
+    def report(self, dry_run: bool = False) -> str:
+        """The summary as the clerk reads it."""
+        verb = "将" if dry_run else "已"
+        lines = [f"水体文件“{self.filename}”：共 {self.total} 个水体。",
+                 f"{verb}新增 {len(self.added)} 个，{verb}修改 {len(self.updated)} 个，无变化 {self.unchanged} 个。"]
+        if self.added:
+            lines.append("新增：" + "、".join(self.added))
+        for name, fields in self.updated:
+            lines.append(f"修改 {name}：" + "、".join(FIELD_NAMES[f] for f in fields))
+        if self.board_changed:
+            lines.append(f"公示牌内容有变化，变更日期记为 {self.changed_on.isoformat()}（须在规定天数内更新公示牌）："
+                         + "、".join(self.board_changed))
+        if dry_run:
+            lines.append("（试运行：未写入数据库）")
+        return "\n".join(lines)
+
+
+def import_waters(path: Path, dry_run: bool = False) -> WatersSummary:
+    """Add or update water bodies from a GeoJSON file; refuse the whole file if any feature is bad."""
+    path = Path(path)
+    waters = _read(path)
+    planned = _match(path.name, waters)
+    summary = WatersSummary(path.name, len(waters), changed_on=calendar.today())
+    source = path.name[:SOURCE_MAX]
+    for water, values in planned:
+        if water is None:
+            summary.added.append(values["name"])
+            summary.board_changed.append(values["name"])
+            if not dry_run:
+                db.session.add(WaterBody(**values, source=source, is_demo=False,
+                                         board_changed_on=summary.changed_on))
+            continue
+        changed = [f for f, v in values.items() if getattr(water, f) != v]
+        if changed:
+            summary.updated.append((water.name, changed))
+        else:
+            summary.unchanged += 1
+        board = [f for f in changed if f in BOARD_FIELDS]
+        if board:
+            summary.board_changed.append(values.get("name", water.name))
+        if not dry_run:
+            for f, v in values.items():
+                setattr(water, f, v)
+            if changed:
+                water.source = source
+            water.is_demo = False  # real data makes a demo water real
+            if board:
+                water.board_changed_on = summary.changed_on
+    if not dry_run:
+        db.session.flush()  # the command's transaction() commits
+    return summary
+
+
+def _read(path: Path) -> list[_Water]:
+    """Every feature read and checked; every problem collected before refusing."""
+    features = geojson.read_features(path, WatersRejected,
+                                     "FeatureCollection 的 features 应为非空列表，文件中没有任何水体。")
+    problems, waters = [], []
+    first_of_name, first_of_code = {}, {}
+    for index, feature in enumerate(features, start=1):
+        values, name, feature_problems = _feature(feature)
+        if name and name in first_of_name:
+            feature_problems.append(f"名称与第 {first_of_name[name]} 个要素重复，同一文件中每个水体只能出现一次")
+        elif name:
+            first_of_name[name] = index
+        code = values.get("code") if values else None
+        if code and code in first_of_code:
+            feature_problems.append(f"编码（properties.code）{code} 与第 {first_of_code[code]} 个要素重复")
+        elif code:
+            first_of_code[code] = index
+        if feature_problems:
+            problems.append(f"{geojson.feature_label(index, name)}：" + "；".join(feature_problems) + "。")
+        else:
+            waters.append(_Water(index, values))
+    if problems:
+        raise WatersRejected(path.name, problems)
+    return waters
+
+
+def _feature(feature) -> tuple[dict | None, str | None, list[str]]:
+    """One feature's values, its name (for messages) and what is wrong with it, property by property."""
+    properties, problems = geojson.feature_properties(feature)
+    if problems:
+        return None, None, problems
+    values: dict = {}
+    key, name = geojson.property_value(properties, KEYS["name"])
+    if name is None:
+        problems.append("缺少名称（properties.name 或 名称）")
+    elif not isinstance(name, str):
+        problems.append(f"名称（properties.{key}）应为文字")
+        name = None
+    else:
+        name = " ".join(name.split())
+        if len(name) > NAME_MAX:
+            problems.append(f"名称（properties.{key}）超过 {NAME_MAX} 个字符")
+        values["name"] = name
+    key, code = geojson.property_value(properties, KEYS["code"])
+    code, code_problems = geojson.read_code(code, key, CODE_MAX)
+    problems += code_problems
+    if code:
+        values["code"] = code
+
+    geometry = feature.get("geometry")
+    kind_key, kind_text = geojson.property_value(properties, KEYS["kind"])
+    kind = None
+    if kind_text is not None:
+        term = vocab.WATER_BODY_KINDS.lookup(str(kind_text))
+        if term is None:
+            problems.append(f"类型（properties.{kind_key}）“{kind_text}”不是可用的值；可填：河流、湖泊、水库"
+                            "（或 river、lake、reservoir）")
+        else:
+            kind = term.code
+    if geometry is not None:
+        accepted = geojson.LINES if kind == "river" else geojson.POLYGONS if kind else geojson.LINES + geojson.POLYGONS
+        expected = ("河流应为 LineString 或 MultiLineString" if kind == "river"
+                    else "湖泊、水库应为 Polygon 或 MultiPolygon" if kind
+                    else "水体应为线（河流）或面（湖泊、水库）")
+        shape_, geometry_problems = geojson.feature_geometry(feature, accepted, expected)
+        problems += geometry_problems
+        if shape_:
+            values["geometry"] = geojson.stored(shape_)
+            if kind is None:  # no kind given: a line is a river, an area a lake unless it is called 水库
+                kind = "river" if shape_["type"] in geojson.LINES else "reservoir" if name and "水库" in name else "lake"
+    elif kind is None and kind_text is None:
+        problems.append("缺少类型（properties.kind 或 类型）：没有几何图形时须写明河流、湖泊或水库")
+    if kind:
+        values["kind"] = kind
+
+    key, target = geojson.property_value(properties, KEYS["target_class"])
+    if target is None:
+        problems.append("缺少目标水质（properties.target_class 或 目标水质，I–V 类）")
+    else:
+        try:
+            values["target_class"] = read_water_class(target)
+        except CellError as error:
+            problems.append(f"目标水质（properties.{key}）：{error}")
+    key, telephone = geojson.property_value(properties, KEYS["supervision_telephone"])
+    if telephone is not None:
+        try:
+            values["supervision_telephone"] = read_telephone(telephone)
+        except CellError as error:
+            problems.append(f"监督电话（properties.{key}）：{error}")
+    key, goals = geojson.property_value(properties, KEYS["goals"])
+    if goals is not None:
+        if isinstance(goals, list):  # goals written as a list of sentences
+            goals = "\n".join(str(item).strip() for item in goals if str(item).strip())
+        if not isinstance(goals, str):
+            problems.append(f"治理目标（properties.{key}）应为文字")
+        elif len(goals.strip()) > GOALS_MAX:
+            problems.append(f"治理目标（properties.{key}）超过 {GOALS_MAX} 个字符")
+        else:
+            values["goals"] = goals.strip()
+    return values, name, problems
+
+
+def _match(filename: str, waters: list[_Water]) -> list[tuple[WaterBody | None, dict]]:
+    """Each feature's water body on record (by code, else by name) or None; conflicts refuse the file."""
+    codes = [w.values["code"] for w in waters if w.values.get("code")]
+    names = [w.values["name"] for w in waters]
+    by_code = {w.code: w for w in db.session.scalars(select(WaterBody).where(WaterBody.code.in_(codes)))} if codes else {}
+    by_name = {w.name: w for w in db.session.scalars(select(WaterBody).where(WaterBody.name.in_(names)))}
+    planned, problems, claimed = [], [], {}
+    for water in waters:
+        values, label = water.values, geojson.feature_label(water.index, water.values["name"])
+        code, name = values.get("code"), values["name"]
+        record = by_code.get(code) if code else None
+        named = by_name.get(name)
+        if record is None and named is not None:
+            if code and named.code and named.code != code:
+                problems.append(f"{label}：名称“{name}”已属于数据库中编码为 {named.code} 的水体，"
+                                f"与本文件的编码（properties.code）{code} 不同；请核对编码。")
+                continue
+            record = named
+        elif record is not None and named is not None and named is not record:
+            problems.append(f"{label}：编码 {code} 属于数据库中的“{record.name}”，但名称“{name}”已属于另一个水体；"
+                            "两个水体不能同名。")
+            continue
+        if record is not None and record.id in claimed:
+            problems.append(f"{label}：与第 {claimed[record.id]} 个要素指向数据库中同一个水体“{record.name}”。")
+            continue
+        if record is not None:
+            claimed[record.id] = water.index
+        planned.append((record, values))
+    if problems:
+        raise WatersRejected(filename, problems)
+    return planned
