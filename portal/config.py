@@ -83,6 +83,8 @@ class Defaults:
     ACCOUNTABILITY_MIN_REPORTS = 5
     REPORT_PHOTO_LIMIT = 6
     REPORT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
+    # Largest PDF (permit, approval, monitoring report) an outfall's archive accepts, in bytes.
+    DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
     REPORT_DUPLICATE_METRES = 250  # open reports this close …
     REPORT_DUPLICATE_DAYS = 30  # … and this recent are offered as "me too" before submitting
     REPORT_RATE_LIMIT = "10 per hour;30 per day"  # accepted submissions per address (Flask-Limiter syntax)
@@ -291,6 +293,7 @@ INTEGER_RANGES = {
     "ACCOUNTABILITY_MIN_REPORTS": (1, 10000),
     "REPORT_PHOTO_LIMIT": (1, 100),
     "REPORT_PHOTO_MAX_BYTES": (1, 2**31),
+    "DOCUMENT_MAX_BYTES": (1, 2**31),
     "REPORT_DUPLICATE_DAYS": (1, 3650),
     "MAX_CONTENT_LENGTH": (1, 2**40),
     "MAX_FORM_PARTS": (1, 10000),
