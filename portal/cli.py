@@ -423,10 +423,26 @@ def import_photos_command(path: Path, dry_run: bool):
     click.echo(result.report(dry_run=dry_run))
 
 
+@click.command("snapshot-progress")
+def snapshot_progress_command():
+    """记录今天的整治进展统计（/progress 的历史数据）；同一天重复运行则替换当天的记录。"""
+    from portal import calendar
+    from portal.db import transaction
+    from portal.registry import snapshots
+
+    day = calendar.today()
+    try:
+        with transaction():
+            snapshots.take_snapshot(day)
+    except Exception as error:  # the database, most likely: one line, not a traceback
+        _fail(f"{day.isoformat()} 的进展统计未记录", error)
+    click.echo(f"已记录 {day.isoformat()} 的进展统计。")
+
+
 def init_app(app):
     """Attach the registry's commands to the app's CLI (and so to `portal` and `flask`)."""
     for command in (seed_demo_command, import_ledger_command, export_ledger_command, import_areas_command,
                     import_waters_command, import_chiefs_command, send_notifications_command, import_roster_command, sweep_photos_command, import_samples_command,
                     import_holidays_command, create_user_command, escalate_command,
-                    import_sections_command, import_photos_command):
+                    import_sections_command, import_photos_command, snapshot_progress_command):
         app.cli.add_command(command)
