@@ -439,10 +439,30 @@ def snapshot_progress_command():
     click.echo(f"已记录 {day.isoformat()} 的进展统计。")
 
 
+@click.command("rejudge-samples")
+def rejudge_samples_command():
+    """按现行规则重新评价所有排污口和断面的监测结果（标准、许可证或迁移之后），并说明多少结论改变。"""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    from portal.db import transaction
+    from portal.monitoring import operations
+
+    try:
+        with transaction():
+            outfalls, sections = operations.rejudge_everything(ZoneInfo(current_app.config["TIMEZONE"]))
+    except Exception as error:  # the database, most likely: one line, not a traceback
+        _fail("重新评价未完成，数据库未作任何更改", error)
+    click.echo(f"已重新评价排污口监测结果 {outfalls.judged} 个，其中 {outfalls.changed} 个评价结论改变；"
+               f"断面监测结果 {sections.judged} 个，其中 {sections.changed} 个评价结论改变。")
+
+
 def init_app(app):
     """Attach the registry's commands to the app's CLI (and so to `portal` and `flask`)."""
     for command in (seed_demo_command, import_ledger_command, export_ledger_command, import_areas_command,
                     import_waters_command, import_chiefs_command, send_notifications_command, import_roster_command, sweep_photos_command, import_samples_command,
                     import_holidays_command, create_user_command, escalate_command,
-                    import_sections_command, import_photos_command, snapshot_progress_command):
+                    import_sections_command, import_photos_command, snapshot_progress_command,
+                    rejudge_samples_command):
         app.cli.add_command(command)

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from portal.public import feeds, language, map, progress, rivers, signboards, views  # noqa: E402,F401  (registers the routes)
+from portal.public import feeds, language, map, parties, progress, progress_history, rivers, sections, signboards, views  # noqa: E402,F401  (registers the routes)

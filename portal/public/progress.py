@@ -6,6 +6,7 @@ from flask import current_app, render_template, request
 from portal import calendar, departments
 from portal.public import bp
 from portal.public import progress_charts as charts
+from portal.public import progress_history
 from portal.registry import open_data, statistics
 from portal.registry import vocabulary as vocab
 from portal.reports import accountability
@@ -22,7 +23,8 @@ def progress():
     period = accountability.period_from_key(request.args.get("period"), today) or \
         accountability.last_twelve_months(today)
     complaints = accountability.figures(period, today, department_name=departments.display)
-    return render_template("public/progress.html", stats=stats, charts=_charts(stats), complaints=complaints)
+    return render_template("public/progress.html", stats=stats, charts=_charts(stats), complaints=complaints,
+                           history=progress_history.history())
 
 
 @bp.get("/data")

@@ -264,3 +264,55 @@ def test_progress_with_an_unknown_period_shows_the_last_twelve_months(client, re
 
     assert response.status_code == 200
     assert "最近 12 个月" in text_of(response)
+
+
+# --- history: the daily snapshots ----------------------------------------------------------------
+
+def _snapshot_history():
+    """Three days of snapshots: an outfall becomes overdue, then is finished late."""
+    from portal.registry import snapshots
+
+    town = make_town("呼中镇")
+    outfall = make_outfall("H-1", town=town, plan={"deadline": date(2026, 9, 30), "status": "in_progress"})
+    make_outfall("H-2", town=town, plan={"deadline": date(2026, 12, 31), "status": "completed",
+                                        "completed_on": date(2026, 9, 1)})
+    snapshots.take_snapshot(date(2026, 9, 30))
+    snapshots.take_snapshot(date(2026, 10, 1))
+    outfall.plan.status, outfall.plan.completed_on = "completed", date(2026, 10, 2)
+    snapshots.take_snapshot(date(2026, 10, 2))
+    commit_and_forget()
+
+
+def test_progress_says_when_there_is_no_history_yet(client):
+    page = text_of(client.get("/progress"))
+    assert "历史变化" in page and "还没有每日统计记录" in page
+
+
+def test_progress_shows_overdue_and_completions_over_time_with_late_ones(client, app):
+    _snapshot_history()
+    response = client.get("/progress")
+    html, page = response.get_data(as_text=True), text_of(response)
+    assert "截至 2026年10月2日：逾期未完成 0 个；整治全部完成 2 个，其中逾期完成 1 个。" in page
+    assert 'id="history-overdue-chart-title"' in html and 'id="history-completed-chart-title"' in html
+    rows = re.findall(r'<time datetime="(2026-\d\d-\d\d)">[^<]*</time></th>\s*<td class="num">(\d+)</td>\s*'
+                      r'<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>', html)
+    assert rows == [("2026-10-02", "0", "2", "1"), ("2026-10-01", "1", "1", "0"), ("2026-09-30", "0", "1", "0")]
+    assert "/progress/snapshots/2026-10-01.csv" in html and "/progress/snapshots/2026-10-01.json" in html
+    assert "/progress/snapshots.csv" in html
+
+
+def test_each_snapshot_and_all_of_them_download(client, app):
+    _snapshot_history()
+    one = client.get("/progress/snapshots/2026-10-01.json")
+    assert one.status_code == 200 and one.mimetype == "application/json"
+    assert one.get_json()["overdue"] == 1 and one.get_json()["towns"][0]["name"] == "呼中镇"
+    as_csv = client.get("/progress/snapshots/2026-10-01.csv")
+    assert as_csv.mimetype == "text/csv" and "attachment" in as_csv.headers["Content-Disposition"]
+    text = as_csv.data.decode("utf-8-sig")
+    assert text.splitlines()[1] == "2026-10-01,,2,2,1,1,0"
+    every = client.get("/progress/snapshots.csv").data.decode("utf-8-sig").splitlines()
+    assert [line.split(",")[0] for line in every[1:] if line.split(",")[1] == ""] == [
+        "2026-09-30", "2026-10-01", "2026-10-02"]
+    for missing in ("/progress/snapshots/2026-10-05.csv", "/progress/snapshots/2026-13-01.json",
+                    "/progress/snapshots/yesterday.csv", "/progress/snapshots/20261001.json"):
+        assert client.get(missing).status_code == 404, missing
