@@ -12,6 +12,9 @@ from portal import access
 from portal.admin import account_views, audit_views, auth_views, guard, outbox_views, outfall_views, report_views
 from portal.admin import rectification_views
 from portal.admin import registry_views
+from portal.admin import monitoring_views
+from portal.admin import standard_views
+from portal.admin import section_views
 from portal.admin.forms import role_label
 from portal.admin.navigation import navigation
 
@@ -93,3 +96,23 @@ _rule("/outfalls/<code>/plans/<int:plan_id>/steps", rectification_views.rectific
 _rule("/outfalls/<code>/edit", registry_views.outfall_edit, ("GET", "POST"))
 _rule("/outfalls/import", registry_views.ledger_upload, ("GET", "POST"))
 _rule("/outfalls/import/confirm", registry_views.ledger_confirm, ("POST",))
+
+# Monitoring results: a lab's file uploaded (dry run, then import) and one result entered on an outfall
+_rule("/monitoring/import", monitoring_views.samples_upload, ("GET", "POST"))
+_rule("/outfalls/<code>/monitoring", monitoring_views.sample_entry, ("POST",))
+bp.context_processor(monitoring_views.entry_form_context)
+
+# Standards: the standards page (the bureau's own added, changed, removed); an outfall's standard and permits
+_rule("/standards", standard_views.standards)
+_rule("/standards/new", standard_views.standard_new, ("GET", "POST"))
+_rule("/standards/<int:standard_id>", standard_views.standard_edit, ("GET", "POST"))
+_rule("/standards/<int:standard_id>/delete", standard_views.standard_delete, ("POST",))
+_rule("/outfalls/<code>/standard", standard_views.outfall_standard, ("POST",))
+_rule("/outfalls/<code>/permits/new", standard_views.permit_new, ("GET", "POST"))
+_rule("/outfalls/<code>/permits/<int:permit_id>/delete", standard_views.permit_delete, ("POST",))
+bp.context_processor(standard_views.archive_context)
+
+# Monitoring sections (断面): the list, and the sections file uploaded (dry run, then import)
+_rule("/sections", section_views.sections_list)
+_rule("/sections/import", section_views.sections_import, ("GET", "POST"))
+_rule("/sections/import/confirm", section_views.sections_import_confirm, ("POST",))

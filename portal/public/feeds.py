@@ -65,6 +65,12 @@ def _entry(event: OutfallEvent, authority: str) -> Entry:
     if event.kind == "created":
         title = _("%(name)s（%(code)s）录入台账", name=outfall.name, code=outfall.code)
         summary = _("%(town)s的排污口%(code)s录入排污口台账。", town=outfall.town.name, code=outfall.code)
+    elif event.field == "rectification_step":
+        step = vocab.STEP_KINDS.display(event.new_value)
+        title = _("%(name)s：%(step)s", name=outfall.name, step=step)
+        summary = _("%(town)s的排污口%(code)s，%(step)s。", town=outfall.town.name, code=outfall.code, step=step)
+        if event.reason:
+            summary += event.reason
     else:
         field = {"status": _("整治进展"), "stage": _("所处阶段"), "measure": _("整治类型"),
                  "deadline": _("整治时限")}[event.field]

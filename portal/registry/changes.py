@@ -15,7 +15,8 @@ from portal.models import Outfall, OutfallEvent
 from portal.registry.filters import OutfallFilter
 
 # Fields whose changes are news: where the outfall stands and what must be done by when.
-PUBLIC_FIELDS = ("status", "stage", "measure", "deadline")
+# "rectification_step": a dated step of a plan (portal.registry.rectification), with its text.
+PUBLIC_FIELDS = ("status", "stage", "measure", "deadline", "rectification_step")
 
 
 def recent_changes(outfall_filter: OutfallFilter, today: date, limit: int = 100) -> list[OutfallEvent]:

@@ -11,6 +11,7 @@ from portal.models import (
     Outfall,
     OutfallPhoto,
     RectificationPlan,
+    RectificationStep,
     RiverChief,
     StandardLimit,
     Town,
@@ -64,6 +65,8 @@ def outfall_by_code(code: str) -> Outfall | None:
             joinedload(Outfall.responsible_party),
             selectinload(Outfall.plans).options(
                 joinedload(RectificationPlan.merged_into), joinedload(RectificationPlan.responsible_party),
+                # Dated steps and their photos (portal.registry.rectification), shown with each plan.
+                selectinload(RectificationPlan.steps).selectinload(RectificationStep.photos),
             ),
             selectinload(Outfall.events), selectinload(Outfall.checklist), selectinload(Outfall.photos),
             selectinload(Outfall.samples).joinedload(MonitoringSample.limit)

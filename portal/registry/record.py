@@ -38,9 +38,10 @@ def stage_dates(outfall: Outfall, zone: tzinfo) -> dict[str, date]:
 class Milestone:
     """A dated step in the outfall's story.
 
-    ``kind`` is found | stage | deadline | transition_end | completed | verified | checklist;
-    ``subject`` the stage or checklist item code; ``state`` done | upcoming | overdue, or extended
-    for a deadline that passed after a transition period (过渡期) moved the due date on.
+    ``kind`` is found | stage | deadline | transition_end | completed | verified | step | checklist;
+    ``subject`` the stage, step kind or checklist item code; ``state`` done | upcoming | overdue, or
+    extended for a deadline that passed after a transition period (过渡期) moved the due date on.
+    ``text`` is a rectification step's own words.
     """
 
     day: date
@@ -48,6 +49,7 @@ class Milestone:
     state: str = "done"
     subject: str | None = None
     plan_number: int | None = None
+    text: str | None = None
 
 
 def milestones(outfall: Outfall, zone: tzinfo, today: date) -> list[Milestone]:
@@ -73,11 +75,17 @@ def milestones(outfall: Outfall, zone: tzinfo, today: date) -> list[Milestone]:
             found.append(Milestone(plan.completed_on, "completed", plan_number=plan_number))
         if plan.verified_on:
             found.append(Milestone(plan.verified_on, "verified", plan_number=plan_number))
+        for step in plan.steps:
+            # Completion and verification are already there by the plan's dates; the other steps are
+            # the dated progress between them (portal.registry.rectification).
+            if step.kind not in ("completed", "verified"):
+                found.append(Milestone(step.occurred_on, "step", subject=step.kind, plan_number=plan_number,
+                                       text=step.text or None))
     for item in outfall.checklist:
         if item.done and item.done_on:
             found.append(Milestone(item.done_on, "checklist", subject=item.item))
     order = {kind: rank for rank, kind in enumerate(
-        ("found", "stage", "deadline", "transition_end", "completed", "verified", "checklist"))}
+        ("found", "stage", "deadline", "transition_end", "step", "completed", "verified", "checklist"))}
     return sorted(found, key=lambda m: (m.day, order[m.kind]))
 
 

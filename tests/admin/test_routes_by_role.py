@@ -32,6 +32,14 @@ ALLOWED = {
     "admin.rectification_step": EVERYONE,
     # Registry editing: the door is the registry's, the outfall's "edit" decides after it; uploads are the bureau's.
     "admin.outfall_edit": EVERYONE, "admin.ledger_upload": {"admin"}, "admin.ledger_confirm": {"admin"},
+    # Monitoring: a lab's file is the bureau's; one result's door is the registry's, "enter_monitoring" decides.
+    "admin.samples_upload": {"admin"}, "admin.sample_entry": EVERYONE,
+    # Standards are the bureau's; an outfall's standard and permits: the registry's door, "set_standard" after it.
+    "admin.standards": {"admin"}, "admin.standard_new": {"admin"}, "admin.standard_edit": {"admin"},
+    "admin.standard_delete": {"admin"},
+    "admin.outfall_standard": EVERYONE, "admin.permit_new": EVERYONE, "admin.permit_delete": EVERYONE,
+    # Monitoring sections: the list is the registry's; the sections file is the bureau's.
+    "admin.sections_list": EVERYONE, "admin.sections_import": {"admin"}, "admin.sections_import_confirm": {"admin"},
 }
 OPEN = {"admin.login", "admin.login_code", "admin.logout"}
 REPORT_ROUTES = {"admin.report", "admin.photo", "admin.take_step", "admin.view_contact", "admin.publication",
@@ -59,7 +67,7 @@ def world(app):
 def path_of(rule, world, account_id) -> str:
     """The rule's path with its variables filled in for this world."""
     values = {"code": world["report"].tracking_code, "photo_id": str(world["photo"]), "step": "note",
-              "message_id": str(world["message"]), "account_id": str(account_id), "plan_id": "1"}
+              "message_id": str(world["message"]), "account_id": str(account_id), "standard_id": "1", "permit_id": "1", "plan_id": "1"}
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values[m.group(1)], rule.rule)
 
 
