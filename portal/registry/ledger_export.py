@@ -30,6 +30,7 @@ def export_ledger(path: Path, title: str | None = None) -> int:
     outfalls = db.session.scalars(
         select(Outfall).order_by(Outfall.code).options(
             joinedload(Outfall.town), joinedload(Outfall.water_body), joinedload(Outfall.responsible_party),
+            joinedload(Outfall.supervising_chief),
             selectinload(Outfall.plans).joinedload(RectificationPlan.merged_into),
         )
     ).unique().all()

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
-from portal.models import Outfall, OutfallEvent, RectificationPlan, Town
-from portal.registry import history
+from portal.models import Outfall, OutfallEvent, RectificationPlan, Town, WaterBody
+from portal.registry import chiefs, history
 from portal.registry import vocabulary as vocab
 from portal.registry.ledger_format import (
     COLUMNS_BY_FIELD, PLAN_FIELDS, REQUIRED_FIELDS, CellError, clean_text,
@@ -94,6 +94,8 @@ class ImportResult:
     new_towns: list[str] = field(default_factory=list)
     new_water_bodies: list[str] = field(default_factory=list)
     unknown_headers: list[str] = field(default_factory=list)
+    # Rows whose 包保领导 stays text because no chief is on record yet (import-chiefs links them).
+    leaders_not_linked: int = 0
 
     def report(self, dry_run: bool = False) -> str:
         """A summary a clerk can check against the file."""
@@ -108,6 +110,9 @@ class ImportResult:
             lines.append(f"{verb}新增水体：{'、'.join(self.new_water_bodies)}")
         if self.unknown_headers:
             lines.append(f"未识别、已忽略的列：{'、'.join(self.unknown_headers)}")
+        if self.leaders_not_linked:
+            lines.append(f"尚未导入河长名录：{self.leaders_not_linked} 个排污口的包保领导暂按文字保存，"
+                         "导入河长名录（import-chiefs）后自动关联到河长记录。")
         if dry_run and self.added:
             lines.append("新增：" + "、".join(change.code for change in self.added))
         for change in self.changed:
@@ -154,6 +159,7 @@ def import_ledger(path: Path, dry_run: bool = False, create_towns: bool | Iterab
     errors += _check_references(rows, existing, sheet)
     town_errors, unknown_towns = _check_towns(rows, sheet, create_towns)
     errors += town_errors
+    errors += _check_leaders(rows, existing, sheet)
     if errors:
         raise LedgerRejected(filename, sorted(errors, key=lambda e: e.row), unknown_towns=unknown_towns)
 
@@ -179,9 +185,49 @@ def import_ledger(path: Path, dry_run: bool = False, create_towns: bool | Iterab
         {d["water_body"] for _, d in planned if d.get("water_body") and d["water_body"] not in lookup.water_bodies}
     )
     if dry_run:
+        _link_leaders(planned, result, dry_run=True)
         return result  # nothing added; the command ends its transaction without committing
     _write(planned, result, lookup, source=f"台账导入：{filename}"[:HISTORY_SOURCE_LENGTH])
+    _link_leaders(planned, result)
     return result  # flushed by _write; the caller's transaction() commits
+
+
+def _check_leaders(rows, existing, sheet) -> list[RowError]:
+    """A 包保领导 must name a chief on record, once any is: told apart by the outfall's water and town."""
+    if "supervising_leader" not in sheet.columns:
+        return []
+    leaders = chiefs.LeaderIndex()
+    if leaders.empty:
+        return []  # a first ledger may come before the chiefs file: the text is kept
+    towns = dict(db.session.execute(select(Town.name, Town.id)).all())
+    waters = dict(db.session.execute(select(WaterBody.name, WaterBody.id)).all())
+    errors = []
+    for number, values in rows:
+        outfall = existing.get(values["code"])
+        town = values.get("town") or (outfall.town.name if outfall and outfall.town else None)
+        water = values["water_body"] if "water_body" in values else (
+            outfall.water_body.name if outfall and outfall.water_body else None)
+        _chief, problem = leaders.resolve(values.get("supervising_leader"), towns.get(town), waters.get(water))
+        if problem:
+            errors.append(RowError(number, sheet.headers["supervising_leader"], problem))
+    return errors
+
+
+def _link_leaders(planned, result: ImportResult, dry_run: bool = False) -> None:
+    """Point each outfall of the file at the chief its 包保领导 names (checked by _check_leaders)."""
+    named = [d["code"] for _, d in planned if d.get("supervising_leader")]
+    leaders = chiefs.LeaderIndex()
+    if leaders.empty:
+        result.leaders_not_linked = len(named)
+        return
+    if dry_run:
+        return
+    codes = [d["code"] for _, d in planned if "supervising_leader" in d]
+    for start in range(0, len(codes), 500):
+        for outfall in db.session.scalars(select(Outfall).where(Outfall.code.in_(codes[start:start + 500]))):
+            chief, _problem = leaders.resolve(outfall.supervising_leader, outfall.town_id, outfall.water_body_id)
+            outfall.supervising_chief_id = chief.id if chief else None
+    db.session.flush()
 
 
 def _read_rows(sheet: LedgerSheet) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
@@ -297,6 +343,7 @@ def _existing_outfalls(codes: list[str]) -> dict[str, Outfall]:
         chunk = codes[start:start + 500]
         query = select(Outfall).where(Outfall.code.in_(chunk)).options(
             joinedload(Outfall.town), joinedload(Outfall.water_body), joinedload(Outfall.responsible_party),
+            joinedload(Outfall.supervising_chief),
             selectinload(Outfall.plans).joinedload(RectificationPlan.merged_into),
         )
         found.update((o.code, o) for o in db.session.scalars(query).unique())

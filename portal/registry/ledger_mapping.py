@@ -78,7 +78,8 @@ def ledger_values(outfall: Outfall) -> dict[str, Any]:
         "completed_on": plan.completed_on if plan else None,
         "verified_on": plan.verified_on if plan else None,
         "merged_into": plan.merged_into.code if plan and plan.merged_into else None,
-        "supervising_leader": outfall.supervising_leader,
+        # 包保领导 is the official's record once linked: its name is what the ledger says.
+        "supervising_leader": outfall.supervising_chief.name if outfall.supervising_chief else outfall.supervising_leader,
         "note": outfall.note,
     }
 

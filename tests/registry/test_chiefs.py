@@ -278,3 +278,46 @@ def test_a_workbook_roster_with_a_title_merged_across(places, tmp_path):
 
     assert summary.added == ["王建国"]
     assert db.session.scalar(select(RiverChief)).appointed_on == date(2024, 3, 1)
+
+
+def test_a_first_ledger_keeps_its_leaders_as_text_until_the_chiefs_file_links_them(places, runner, tmp_path):
+    from ledger_files import row, write_csv as write_ledger
+
+    ledger = write_ledger(tmp_path / "ledger.csv", [row("HZ-WS-001", 包保领导="李明"), row("HZ-GY-001", 包保领导="王建国")])
+    first = runner.invoke(args=["import-ledger", str(ledger)])
+    assert first.exit_code == 0, first.output
+    assert "2 个排污口的包保领导暂按文字保存" in first.output
+    assert db.session.scalar(select(Outfall).where(Outfall.code == "HZ-WS-001")).supervising_chief_id is None
+
+    result = runner.invoke(args=["import-chiefs", str(EXAMPLES / "chiefs.csv")])
+    assert "已按包保领导姓名关联 2 个排污口" in result.output, result.output
+    db.session.rollback()
+    leaders = {o.code: (o.supervising_chief.name, o.supervising_chief.title) for o in db.session.scalars(select(Outfall))}
+    assert leaders == {"HZ-WS-001": ("李明", "呼中镇镇长"), "HZ-GY-001": ("王建国", "区长")}
+
+    again = runner.invoke(args=["import-ledger", str(ledger)])
+    assert "无变化 2 个" in again.output and "暂按文字保存" not in again.output, again.output
+    export = tmp_path / "out.xlsx"
+    assert runner.invoke(args=["export-ledger", str(export)]).exit_code == 0
+    written = [cell for line in openpyxl.load_workbook(export).active.iter_rows(values_only=True) for cell in line]
+    assert "李明" in written and "王建国" in written
+
+
+def test_once_chiefs_are_on_record_a_leader_not_among_them_refuses_the_row(places, runner, tmp_path):
+    from ledger_files import row, write_csv as write_ledger
+
+    import_committed(EXAMPLES / "chiefs.csv")
+    ledger = write_ledger(tmp_path / "ledger.csv", [row("HZ-WS-001", 包保领导="李明"), row("HZ-GY-001", 包保领导="张三")])
+
+    result = runner.invoke(args=["import-ledger", str(ledger)])
+
+    assert result.exit_code == 1
+    assert "「包保领导」：包保领导「张三」不在河长名录中" in result.output, result.output
+    db.session.rollback()
+    assert db.session.scalars(select(Outfall)).all() == []
+    assert db.session.scalars(select(RiverChief).where(RiverChief.name == "张三")).all() == []
+
+    fixed = write_ledger(tmp_path / "ledger.csv", [row("HZ-WS-001", 包保领导="李明")])
+    assert runner.invoke(args=["import-ledger", str(fixed)]).exit_code == 0
+    db.session.rollback()
+    assert db.session.scalar(select(Outfall)).supervising_chief.name == "李明"
