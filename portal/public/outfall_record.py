@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlencode
 
 from flask import current_app, request
 from flask_babel import gettext as _
 
-from portal.models import Outfall, OutfallPhoto, StandardLimit
+from portal import i18n
+from portal.models import DischargeStandard, Outfall, OutfallPhoto, StandardLimit
+from portal.monitoring import standards
+from portal.monitoring.parameters import BY_CODE
 from portal.public import charts
 from portal.public.map import basemap_layers
 from portal.registry import monitoring, vocabulary
@@ -142,17 +148,212 @@ def map_data(outfall: Outfall) -> dict | None:
     }
 
 
+# The order a visitor reads an outfall's photos in: what stands there now (the signboard, the sampling
+# point), then the rectification's before and after.
+PHOTO_ORDER = ("signboard", "sampling_point", "before", "after", "other")
+
+
 def photos_by_kind(photos: list[OutfallPhoto]) -> list[tuple[str, list[OutfallPhoto]]]:
-    """The photos grouped before → after → other, each group in the order taken (or added)."""
+    """The photos grouped signboard → sampling point → before → after → other, each group in the
+    order taken (or added)."""
     groups = []
-    for term in vocabulary.PHOTO_KINDS:
-        chosen = [p for p in photos if (p.kind if p.kind in vocabulary.PHOTO_KINDS else "other") == term.code]
+    for code in PHOTO_ORDER:
+        chosen = [p for p in photos if (p.kind if p.kind in PHOTO_ORDER else "other") == code]
         if chosen:
             chosen.sort(key=lambda p: (p.taken_at or p.created_at, p.id))
-            groups.append((term.code, chosen))
+            groups.append((code, chosen))
     return groups
 
 
 def report_url(code: str) -> str:
     """Where a visitor reports a problem with this outfall (the report form reads ``outfall``)."""
     return f"{request.script_root}/reports/new?{urlencode({'outfall': code})}"
+
+
+# --- 监测依据: what was sampled, by which standard or permit, and why ------------------------------------
+
+_GRADE = re.compile(r"^([一二三])级([AB]?)$")
+_CLASS = re.compile(r"^(I|II|III|IV|V)类$")
+_GRADE_NUMBERS = {"一": "1", "二": "2", "三": "3"}
+_CONDITION = re.compile(r"^水温(≤|<)(\d+(?:\.\d+)?)℃$")
+
+
+def grade_label(grade: str) -> str:
+    """A standard's grade in the visitor's language: 一级A → Grade 1A, III类 → Class III in English."""
+    if not grade or not i18n.is_english():
+        return grade or ""
+    if match := _GRADE.match(grade):
+        return f"Grade {_GRADE_NUMBERS[match.group(1)]}{match.group(2)}"
+    if match := _CLASS.match(grade):
+        return f"Class {match.group(1)}"
+    return grade
+
+
+def standard_label(standard: DischargeStandard | None) -> str:
+    """How a standard is cited on the page (code and grade); a permit by its number."""
+    if standard is None:
+        return _("（标准未录入）")
+    return " ".join(part for part in (standard.code, grade_label(standard.grade)) if part)
+
+
+def parameter_name(code: str) -> str:
+    """A parameter as readers know it: 氨氮 in Chinese, its code (NH3-N) in English."""
+    parameter = BY_CODE.get(code)
+    return code if parameter is None or i18n.is_english() else parameter.label
+
+
+def condition_text(condition: str) -> str:
+    """A limit's condition in words ("水温 ≤ 12 ℃"), in the visitor's language."""
+    match = _CONDITION.match(condition or "")
+    if match is None:
+        return condition or ""
+    return _("水温 %(sign)s %(degrees)s ℃", sign=match.group(1), degrees=match.group(2))
+
+
+def bounds_text(limit: StandardLimit) -> str:
+    """A limit's bounds and unit without its condition: ≤ 8 mg/L, 6–9, ≥ 5 mg/L."""
+    number = charts.number
+    if limit.minimum is not None and limit.maximum is not None:
+        text = f"{number(limit.minimum)}–{number(limit.maximum)}"
+    elif limit.maximum is not None:
+        text = f"≤ {number(limit.maximum)}"
+    else:
+        text = f"≥ {number(limit.minimum)}"
+    return f"{text} {limit.unit}" if limit.unit else text
+
+
+def _conditional_notes(standard: DischargeStandard | None) -> list[str]:
+    """One sentence per conditional limit: when it replaces the plain one, and what applies untested."""
+    if standard is None:
+        return []
+    notes = []
+    for limit in standard.limits:
+        if not limit.condition:
+            continue
+        plain = next((l for l in standard.limits if l.parameter == limit.parameter and not l.condition), None)
+        sentence = _("%(condition)s 时%(parameter)s限值为 %(limit)s", condition=condition_text(limit.condition),
+                     parameter=parameter_name(limit.parameter), limit=bounds_text(limit))
+        if plain is not None:
+            sentence += _("；采样时未测水温的，按 %(limit)s 评价", limit=bounds_text(plain))
+        notes.append(sentence)
+    return notes
+
+
+def _with_conditions(sentence: str, standard: DischargeStandard | None) -> str:
+    notes = _conditional_notes(standard)
+    return sentence + (_("；") + _("；").join(notes) if notes else "") + _("。")
+
+
+def _rule_reason(outfall: Outfall) -> standards.Applicable:
+    """What would apply without the permit: the bureau's choice, else the rule by type."""
+    if outfall.standard is not None:
+        return standards.Applicable(standard=outfall.standard, reason=standards.BY_BUREAU)
+    standard, reason, water_class = standards.rule_standard(outfall)
+    return standards.Applicable(standard=standard, reason=reason, water_class=water_class)
+
+
+def explain_standard(applicable: standards.Applicable, site=None) -> str:
+    """Why these limits judge the site's results, in words, for every reason key of
+    ``portal.monitoring.standards`` (``site``: the outfall or section, for the names it mentions)."""
+    reason, standard = applicable.reason, applicable.standard
+    label = standard_label(standard)
+    outfall = site if isinstance(site, Outfall) else None
+    if reason == standards.BY_PERMIT:
+        permit = applicable.permit
+        head = _("持有排污许可证 %(number)s（有效期 %(start)s 至 %(end)s）", number=permit.code,
+                 start=format_date(permit.valid_from) or _("未注明"), end=format_date(permit.valid_until) or _("未注明"))
+        permit_notes = _conditional_notes(permit)
+        conditions = (_("；") + _("；").join(permit_notes)) if permit_notes else ""
+        if standard is None:
+            return head + _("：按许可限值评价，许可未列的项目无适用的排放标准") + conditions + _("。")
+        sentence = head + _("：许可限值优先，许可未列的项目执行 %(standard)s", standard=label) + conditions + _("。")
+        if outfall is not None:
+            sentence += explain_standard(_rule_reason(outfall), outfall)
+        return sentence
+    if reason == standards.BY_BUREAU:
+        note = (outfall.standard_note if outfall is not None else None) or _("未注明原因")
+        return _with_conditions(_("生态环境局为本排污口指定执行 %(standard)s（原因：%(note)s）",
+                                  standard=label, note=note), standard)
+    if reason == standards.BY_TYPE_MUNICIPAL:
+        return _with_conditions(_("城镇污水处理厂：执行 %(standard)s", standard=label), standard)
+    if reason in (standards.BY_TYPE_INDUSTRIAL_III, standards.BY_TYPE_INDUSTRIAL_IV_V):
+        water = outfall.water_body.name if outfall is not None and outfall.water_body else _("受纳水体")
+        return _with_conditions(_("工业排污口，受纳水体%(water)s目标为 %(cls)s 类：执行 %(standard)s", water=water,
+                                  cls=applicable.water_class, standard=label), standard)
+    if reason == standards.BY_TYPE_INDUSTRIAL_UNKNOWN:
+        return _with_conditions(_("工业排污口，受纳水体的水质目标没有记录：按较严的 %(standard)s 执行",
+                                  standard=label), standard)
+    if reason == standards.BY_TYPE_LIVESTOCK:
+        return _with_conditions(_("规模化畜禽养殖场：执行 %(standard)s", standard=label), standard)
+    if reason == standards.BY_TYPE_RURAL:
+        return _with_conditions(_("农村污水处理设施：执行生态环境局录入的农村生活污水处理设施排放标准 %(standard)s",
+                                  standard=label), standard)
+    if reason == standards.NO_RURAL_STANDARD:
+        return _("农村污水处理设施：黑龙江省的排放标准尚未录入，暂无限值。")
+    if reason == standards.NO_STANDARD_BY_TYPE:
+        if outfall is not None and outfall.outfall_subtype in standards.STORMWATER_SUBTYPES:
+            return _("雨水排口：无适用的排放标准。")
+        kind = (vocabulary.OUTFALL_SUBTYPES.display(outfall.outfall_subtype) if outfall is not None
+                and outfall.outfall_subtype else vocabulary.OUTFALL_TYPES.display(outfall.outfall_type)
+                if outfall is not None else _("本排污口"))
+        return _("%(kind)s：没有按类型适用的排放标准，生态环境局也未指定，暂无限值。", kind=kind)
+    if reason == standards.BY_SECTION_CLASS:
+        return _with_conditions(_("地表水监测断面，水质目标 %(cls)s 类：按 %(standard)s 评价",
+                                  cls=applicable.water_class, standard=label), standard)
+    if reason == standards.NO_SECTION_CLASS:
+        return _("监测断面的水质目标没有记录：暂无限值。")
+    return _("评价依据没有记录。")
+
+
+def permit_state(permit: DischargeStandard, on: date) -> str:
+    """Whether a permit is valid on a day: valid, expired or not_yet."""
+    if permit.valid_until is not None and permit.valid_until < on:
+        return "expired"
+    if permit.valid_from is not None and on < permit.valid_from:
+        return "not_yet"
+    return "valid"
+
+
+@dataclass(frozen=True)
+class CurrentLimit:
+    """One parameter's limit that judges a result taken today, and where it comes from."""
+
+    parameter: str
+    limit: StandardLimit
+    source: DischargeStandard
+
+
+@dataclass(frozen=True)
+class MonitoringBasis:
+    """What the page's 监测依据 block says: the applicable limits now, why, and the permits on record."""
+
+    applicable: standards.Applicable
+    explanation: str
+    limits: list[CurrentLimit]
+    permits: list[tuple[DischargeStandard, str]]
+
+
+def current_limits(applicable: standards.Applicable) -> list[CurrentLimit]:
+    """Every limit that applies now: the permit's, then the standard's on parameters the permit omits."""
+    chosen, taken = [], set()
+    for source in (applicable.permit, applicable.standard):
+        if source is None:
+            continue
+        listed = {limit.parameter for limit in source.limits}
+        for limit in source.limits:
+            if limit.parameter in taken:
+                continue
+            chosen.append(CurrentLimit(limit.parameter, limit, source))
+        taken |= listed
+    order = {code: index for index, code in enumerate(monitoring.PARAMETER_ORDER)}
+    return sorted(chosen, key=lambda c: (order.get(c.parameter, len(order)), c.parameter, bool(c.limit.condition)))
+
+
+def monitoring_basis(outfall: Outfall, on: date) -> MonitoringBasis:
+    """The outfall page's 监测依据: what judges its effluent on ``on`` (today) and why."""
+    applicable = standards.for_outfall(outfall, on)
+    return MonitoringBasis(
+        applicable=applicable, explanation=explain_standard(applicable, outfall),
+        limits=current_limits(applicable),
+        permits=[(permit, permit_state(permit, on)) for permit in outfall.permits],
+    )

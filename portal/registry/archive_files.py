@@ -115,6 +115,11 @@ def _size(size: int, up: bool = False) -> str:
     return f"{value:.1f}".removesuffix(".0") + " " + name
 
 
+def file_size(size: int) -> str:
+    """A stored file's size as a page shows it (1.2 MB, 35 KB)."""
+    return _size(size, up=True)
+
+
 def _broken_pdf() -> FileRefused:
     """The refusal of a PDF that cannot be parsed."""
     return FileRefused(_l("PDF 文件已损坏，无法读取"), "broken")

@@ -376,7 +376,7 @@ def test_no_photos_says_so(client):
     make_outfall("HZ-141")
     commit_and_forget()
 
-    assert "暂无整治前后照片" in text_of(client.get("/outfalls/HZ-141"))
+    assert "暂无标识牌、采样点或整治前后照片" in text_of(client.get("/outfalls/HZ-141"))
 
 
 def test_a_registered_photo_is_served_from_the_instance_folder(app, client):
