@@ -173,3 +173,33 @@ def test_staged_files_are_never_served(app, admin_client, tmp_path):
     for path in (f"/static/../instance/ledger-uploads/{staged.parent.name}/l.xlsx",
                  f"/ledger-uploads/{staged.parent.name}/l.xlsx"):
         assert admin_client.get(path).status_code == 404
+
+
+# --- the bureau's own ledger (examples/bureau/ledger.csv) ----------------------------------------
+
+BUREAU = Path(__file__).resolve().parents[2] / "examples" / "bureau"
+
+
+def test_the_bureaus_ledger_imports_after_its_towns_by_the_command(app, runner):
+    assert runner.invoke(args=["import-areas", str(BUREAU / "towns.geojson")]).exit_code == 0
+    result = runner.invoke(args=["import-ledger", str(BUREAU / "ledger.csv")])
+    assert result.exit_code == 0, result.output
+    assert "已新增 5 个" in result.output and "新增镇" not in result.output
+    db.session.remove()
+    outfalls = {o.code: o for o in db.session.scalars(select(Outfall))}
+    assert set(outfalls) == {"HZ-GY-001", "HZ-WS-001", "BS-XQ-001", "HW-NC-001", "HY-YS-001"}
+    farm = outfalls["BS-XQ-001"]
+    assert (farm.town.name, farm.water_body.name, farm.outfall_subtype) == ("碧水镇", "碧水河", "livestock_large")
+    assert farm.responsible_party.name == "张立新" and farm.responsible_party.kind == "person"
+    assert outfalls["HZ-WS-001"].outfall_type == "municipal_wwtp" and outfalls["HZ-WS-001"].supervising_leader == "李明"
+    assert outfalls["HW-NC-001"].plan.completed_on > outfalls["HW-NC-001"].plan.deadline  # finished late
+    assert runner.invoke(args=["import-ledger", str(BUREAU / "ledger.csv")]).output.count("无变化 5 个") == 1
+
+
+def test_the_bureaus_ledger_uploads_in_the_browser(app, admin_client):
+    page = upload(admin_client, BUREAU / "ledger.csv").get_data(as_text=True)
+    assert "将新增 5 个" in page and "BS-XQ-001" in page
+    done = admin_client.post("/admin/outfalls/import/confirm", data={"token": token_of(page), "submit": "确认导入"})
+    assert "已新增 5 个" in done.get_data(as_text=True)
+    public = admin_client.get("/outfalls/BS-XQ-001").get_data(as_text=True)
+    assert "张立新" not in public and "张*" in public  # a natural person's name is masked in public
