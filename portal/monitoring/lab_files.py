@@ -768,3 +768,66 @@ def _close(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+# ---------------------------------------------------------------------------------------------
+# One result entered in the back office.
+
+
+class EntryRefused(Exception):
+    """A single result that cannot be stored: field → message."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+def enter_result(site: Outfall | MonitoringSection, values: dict[str, Any], source: str = "后台录入") -> str:
+    """Store one result typed in the back office by the importer's rules; "added", "replaced" or "unchanged".
+
+    ``values``: parameter (a code or name), sampled_at (local date and time), value (a number, or a
+    non-detect such as <0.05 or ND), detection_limit (for ND), unit, sampler, lab. Refusals by field.
+    """
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    errors: dict[str, str] = {}
+    parameter = params.lookup(values.get("parameter"))
+    if parameter is None:
+        errors["parameter"] = f"未知的监测项目“{params.clean(values.get('parameter'))}”"
+    sampled_at = None
+    if not params.clean(values.get("sampled_at")):
+        errors["sampled_at"] = "请填写采样时间"
+    else:
+        try:
+            sampled_at = read_sampled_at(values["sampled_at"], zone)
+        except ValueError as error:
+            errors["sampled_at"] = str(error)
+    people = {}
+    for name in ("sampler", "lab"):
+        try:
+            people[name] = _text_field(values.get(name) or None, name)
+        except ValueError as error:
+            errors[name] = str(error)
+    reading = None
+    if parameter is not None:
+        raw = values.get("value")
+        unit = values.get("unit")
+        unit = parameter.unit if unit is None or not params.clean(unit) else unit
+        limit_raw = values.get("detection_limit") if params.clean(values.get("detection_limit")) else None
+        if not params.clean(raw):
+            errors["value"] = "请填写监测结果"
+        else:
+            found: list[RowError] = []
+            reading = _reading(parameter, raw, unit, limit_raw, 0, "value", "detection_limit", found)
+            for error in found:
+                name = error.column
+                if name == "value" and error.message.startswith("单位"):
+                    name = "unit"
+                errors.setdefault(name, error.message)
+    if errors:
+        raise EntryRefused(errors)
+    result = _Result(0, "value", site, sampled_at, parameter, reading.value, reading.detection_limit,
+                     people["sampler"], people["lab"])
+    summary = SamplesSummary(filename="", form="entry")
+    _apply([result], summary, source, zone, dry_run=False)
+    count = next(iter(summary.by_site.values()))
+    return "added" if count.added else "replaced" if count.replaced else "unchanged"
