@@ -6,10 +6,12 @@ The schema is built once per run by the real migrations; each test then starts f
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from databases import scratch_database
 
 from portal import create_app
 from portal.extensions import db
+from portal.models import DischargeStandard, Outfall, StandardLimit
 
 REFERENCE_TABLES = {"alembic_version", "department", "discharge_standard", "standard_limit"}
 
@@ -43,6 +45,11 @@ def app(database_url, tmp_path, monkeypatch):
         yield app
         db.session.remove()
         with db.engine.begin() as conn:
+            # Standards a test added (permits, an administrator's standard) go; the shipped ones stay.
+            added = sa.select(DischargeStandard.id).where(DischargeStandard.is_builtin.is_(False))
+            conn.execute(sa.delete(StandardLimit).where(StandardLimit.standard_id.in_(added)))
+            conn.execute(sa.update(Outfall).values(standard_id=None))
+            conn.execute(sa.delete(DischargeStandard).where(DischargeStandard.is_builtin.is_(False)))
             for table in reversed(db.metadata.sorted_tables):
                 if table.name not in REFERENCE_TABLES:
                     conn.execute(table.delete())

@@ -188,7 +188,7 @@ def _page(client, code, english=False):
      "Municipal treatment plant: GB 18918-2002 Grade 1A applies; at water temperature ≤ 12 °C the NH3-N limit is ≤ 8 mg/L"),
     (lambda: make_outfall("HW-NC-001", outfall_type="other", outfall_subtype="rural_treatment"),
      "农村污水处理设施：黑龙江省的排放标准尚未录入，暂无限值",
-     "Rural sewage facility: Heilongjiang's discharge standard has not been entered yet, so no limit applies"),
+     "Rural sewage facility: Heilongjiang’s discharge standard has not been entered yet, so no limit applies"),
     (lambda: make_outfall("HY-YS-001", outfall_type="other", outfall_subtype="urban_stormwater"),
      "雨水排口：无适用的排放标准", "Stormwater outlet: no discharge standard applies"),
     (lambda: make_outfall("BS-XQ-001", outfall_type="agricultural", outfall_subtype="livestock_large"),
@@ -214,7 +214,7 @@ def test_the_page_names_the_permit_and_the_standard_behind_it(client):
     assert "工业排污口，受纳水体测试河III目标为 III 类" in page
     english = _page(client, "HZ-GY-001", english=True)
     assert "Holds discharge permit 91232700MA1TEST001P (valid 1 Jan 2020 to 31 Dec 2099)" in english
-    assert "the permit's limits take precedence; parameters it does not list are judged by GB 8978-1996 Grade 1" in english
+    assert "the permit’s limits take precedence; parameters it does not list are judged by GB 8978-1996 Grade 1" in english
 
 
 def test_a_result_without_a_limit_reads_no_applicable_limit_never_compliant(client):
