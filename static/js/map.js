@@ -560,9 +560,72 @@
     });
   }
 
+  // ── Monitoring sections (断面): their own layer of diamond markers, always shown ─────────────────
+  // A section is a point on a river judged by GB 3838; its marker says how it fared lately, and a
+  // section never sampled says so (grey, "尚无监测数据"), never compliant.
+  var sectionsLayer = null;
+  var SECTION_STATE = /^(no_data|unjudged|all_met|some_failed)$/;
+
+  function sectionPopup(props) {
+    var box = element('div', 'map-popup');
+    var heading = element('h3', null, props.name);
+    if (props.is_demo) {
+      heading.appendChild(document.createTextNode(' '));
+      heading.appendChild(element('span', 'badge badge-demo', t('demo')));
+    }
+    box.appendChild(heading);
+    var facts = element('dl');
+    [[t('section_code'), props.code], [t('section_level'), props.level_label],
+     [t('water_body'), props.water_body],
+     [t('section_class'), props.target_class ? t('section_class_value', {cls: props.target_class}) : ''],
+     [t('section_compliance'), props.compliance_text]].forEach(function (pair) {
+      facts.appendChild(element('dt', null, pair[0]));
+      facts.appendChild(element('dd', null, pair[1] || t('no_record')));
+    });
+    box.appendChild(facts);
+    var link = element('a', 'map-popup-link map-section-link', t('section_link'));
+    link.href = props.url;
+    box.appendChild(link);
+    return box;
+  }
+
+  var sectionIcons = {};
+  function sectionIcon(state) {
+    if (!sectionIcons[state]) {
+      var holder = element('div');
+      var body = element('span', 'mk-body', t('section_mark'));
+      body.setAttribute('aria-hidden', 'true');
+      holder.appendChild(body);
+      sectionIcons[state] = L.divIcon({className: 'mk mk-section mk-section-' + state, html: holder.innerHTML,
+                                       iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -11]});
+    }
+    return sectionIcons[state];
+  }
+
+  if (data.sectionsUrl) {
+    fetchJson(data.sectionsUrl).then(function (collection) {
+      var shown = collection.features || [];
+      sectionsLayer = L.layerGroup(shown.map(function (feature) {
+        var props = feature.properties;
+        var coordinates = feature.geometry.coordinates;
+        var state = SECTION_STATE.test(props.compliance) ? props.compliance : 'no_data';
+        var title = t('section_title', {code: props.code, name: props.name, compliance: props.compliance_text});
+        var marker = L.marker([coordinates[1], coordinates[0]], {
+          icon: sectionIcon(state), title: title, alt: title, keyboard: true, riseOnHover: true, zIndexOffset: 400
+        });
+        marker.bindPopup(function () { return sectionPopup(props); }, {maxWidth: 300, minWidth: 200});
+        return marker;
+      })).addTo(map);
+      mapElement.setAttribute('data-section-count', String(shown.length));
+    }).catch(function () {
+      mapElement.setAttribute('data-section-count', 'error');  // sections are a help, not a requirement
+    });
+  }
+
   // For the browser tests and for anyone debugging in a console.
   window.portalMap = {map: map, clusters: clusters, markers: function () { return markersByCode; },
-                      reports: function () { return reportsLayer; }};
+                      reports: function () { return reportsLayer; },
+                      sections: function () { return sectionsLayer; }};
 
   // The form holds the filter as the server read it (values it could not read are dropped), so the
   // map shows what the page's counts count.
