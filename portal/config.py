@@ -42,6 +42,9 @@ class Defaults:
     # SERVER_NAME's and localhost/127.0.0.1/::1. A leading dot (".example.gov.cn") trusts sub-domains.
     TRUSTED_HOSTS = None
     OUTFALLS_PER_PAGE = 50
+    # River boards (河长公示牌) must be brought up to date within this many days of a change to what
+    # they show (chiefs, goals, telephone); a board left longer says so in public (DOMAIN.md §5).
+    RIVER_BOARD_UPDATE_DAYS = 15
     # Largest ledger file `portal import-ledger` accepts, in bytes.
     LEDGER_MAX_BYTES = 20 * 1024 * 1024
     # Most data rows a ledger may have: a district's ledger holds hundreds to thousands of outfalls.
@@ -283,6 +286,7 @@ def finalise(config, instance_path: str) -> None:
 INTEGER_RANGES = {
     "LEDGER_MAX_BYTES": (1, 2**40),
     "LEDGER_MAX_ROWS": (1, 10_000_000),
+    "RIVER_BOARD_UPDATE_DAYS": (1, 365),
     "SMTP_PORT": (1, 65535),
     "NOTIFY_MAX_ATTEMPTS": (1, 100),
     "REPORT_ACCEPT_WORKING_DAYS": (1, 365),

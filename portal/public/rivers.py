@@ -1,11 +1,11 @@
 """River-chief boards (河长公示): /rivers lists the water bodies, /rivers/<id> is one river's board."""
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort, current_app, render_template
 
 from portal import calendar
 from portal.public import bp
-from portal.registry import queries
+from portal.registry import queries, waters
 
 
 @bp.get("/rivers")
@@ -22,5 +22,7 @@ def river(water_body_id: int):
         abort(404)
     chiefs = sorted(water.chiefs, key=lambda c: (c.level_rank, c.town.name if c.town else "", c.id))
     outfalls = sorted(water.outfalls, key=lambda o: o.code)
+    today = calendar.today()
+    board = waters.board_state(water, today, current_app.config["RIVER_BOARD_UPDATE_DAYS"])
     return render_template("public/river.html", water=water, chiefs=chiefs, outfalls=outfalls,
-                           today=calendar.today())
+                           today=today, board=board)

@@ -62,7 +62,7 @@ def outfall_by_code(code: str) -> Outfall | None:
         .where(or_(Outfall.code == code, Outfall.national_code == code))
         .options(
             joinedload(Outfall.town), joinedload(Outfall.water_body).selectinload(WaterBody.chiefs),
-            joinedload(Outfall.responsible_party),
+            joinedload(Outfall.responsible_party), joinedload(Outfall.supervising_chief),
             selectinload(Outfall.plans).options(
                 joinedload(RectificationPlan.merged_into), joinedload(RectificationPlan.responsible_party),
                 # Dated steps and their photos (portal.registry.rectification), shown with each plan.
@@ -93,7 +93,7 @@ def _signboard_options():
     """What a signboard shows: place, receiving water and its chiefs, party and plans (for the rules)."""
     return (
         joinedload(Outfall.town), joinedload(Outfall.water_body).selectinload(WaterBody.chiefs),
-        joinedload(Outfall.responsible_party), selectinload(Outfall.plans),
+        joinedload(Outfall.responsible_party), selectinload(Outfall.plans), joinedload(Outfall.supervising_chief),
     )
 
 

@@ -17,6 +17,7 @@ A ``null`` geometry keeps the recorded one (a file that only sets goals).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -70,7 +71,7 @@ class WatersSummary:
     updated: list[tuple[str, list[str]]] = field(default_factory=list)  # (name, changed field names)
     unchanged: int = 0
     board_changed: list[str] = field(default_factory=list)
-    changed_on: object = None
+    changed_on: date | None = None
 
     def report(self, dry_run: bool = False) -> str:
         """The summary as the clerk reads it."""
@@ -258,3 +259,35 @@ def _match(filename: str, waters: list[_Water]) -> list[tuple[WaterBody | None, 
     if problems:
         raise WatersRejected(filename, problems)
     return planned
+
+
+@dataclass(frozen=True)
+class BoardState:
+    """Where a river board stands: when it last changed, and whether it is late being brought up to date."""
+
+    updated_on: date | None  # "更新于": the latest change to what the board shows, or its update
+    changed_on: date | None
+    brought_up_to_date_on: date | None
+    overdue: bool  # changed more than the allowed days ago, and not brought up to date since
+    days_since_change: int | None
+    allowed_days: int
+
+
+def board_state(water: WaterBody, today: date, allowed_days: int) -> BoardState:
+    """The board's dates and whether it is overdue (RIVER_BOARD_UPDATE_DAYS after a change).
+
+    A board never marked updated after a change is as late as one updated before it.
+    """
+    changed, updated = water.board_changed_on, water.board_updated_on
+    chief_dates = [calendar.local_date(c.updated_at) for c in water.chiefs if c.updated_at]
+    latest = max([d for d in (changed, updated, *chief_dates) if d], default=None)
+    pending = changed is not None and (updated is None or updated < changed)
+    days = (today - changed).days if changed else None
+    return BoardState(latest, changed, updated, pending and days is not None and days > allowed_days, days,
+                      allowed_days)
+
+
+def mark_board_updated(water: WaterBody, today: date) -> None:
+    """Record that the public board (the signboard by the river) now shows what the portal shows; only flushes."""
+    water.board_updated_on = today
+    db.session.flush()

@@ -5,8 +5,10 @@ import re
 from datetime import date, timedelta
 from types import SimpleNamespace
 
+import pytest
+
 from factories import make_chief, make_outfall, make_plan, make_town, make_water_body
-from helpers import commit_and_forget, counted_statements, parse, row_for, text_of
+from helpers import commit_and_forget, counted_statements, parse, row_for, row_with, text_of
 
 from portal import calendar
 from portal.extensions import db
@@ -61,7 +63,7 @@ def test_board_lists_chiefs_from_the_top_level_down_with_duties_and_telephone(cl
     make_chief("村河长", level="village", water_body=river, town=hz, title="向阳社区党支部书记")
     make_chief("呼源镇河长", level="town", water_body=river, town=hy, title="呼源镇党委书记")
     make_chief("呼中镇河长", level="town", water_body=river, town=hz, title="呼中镇党委书记",
-               duties="负责呼玛河呼中镇段的日常管理保护。", telephone="0457-3321007")
+               duties="负责呼玛河呼中镇段的日常管理保护。", telephone="0457-3321007", telephone_is_official=True)
     make_chief("区总河长", level="district", water_body=river, title="区委书记、区总河长")
     make_chief("省河长", level="province", water_body=river, title="副省长")
     make_chief("别的河长", level="district", water_body=make_water_body("碧水河"))
@@ -143,3 +145,103 @@ def test_board_statement_count_does_not_grow_with_chiefs_and_outfalls(client):
         db.session.remove()
 
     assert len(statements[20]) == len(statements[2]) <= 4, statements[20]
+
+
+def on_day(monkeypatch, day: date):
+    """Move the district's clock to the morning of ``day`` (as the acceptance tests move the server's)."""
+    from datetime import datetime, timezone
+
+    monkeypatch.setattr(calendar, "_clock", lambda: datetime(day.year, day.month, day.day, 2, tzinfo=timezone.utc))
+
+
+def test_board_shows_the_goals_and_when_it_was_updated(client):
+    river = make_water_body("呼玛河", goals="水质稳定达到 III 类。\n入河排污口全部完成整治。",
+                            board_changed_on=date(2026, 11, 2), board_updated_on=date(2026, 11, 5))
+    river_id = river.id
+    commit_and_forget()
+
+    page = text_of(client.get(f"/rivers/{river_id}"))
+
+    assert "治理目标 水质稳定达到 III 类。 入河排污口全部完成整治。" in page
+    assert "更新于 2026年11月5日" in page
+    assert "仍未更新现场公示牌" not in page
+
+
+def test_a_personal_telephone_never_reaches_the_board_the_supervision_line_does(client):
+    river = make_water_body("呼玛河", supervision_telephone="0457-3322101")
+    make_chief("李明", level="town", water_body=river, town=make_town("呼中镇"), title="呼中镇镇长",
+               telephone="13904571234", telephone_is_official=False)
+    make_chief("王建国", level="district", water_body=river, title="区长", telephone="0457-3300001",
+               telephone_is_official=True)
+    outfall = make_outfall("HZ-WS-001", water_body=river, town=make_town("呼中镇"))
+    river_id = river.id
+    commit_and_forget()
+
+    board = client.get(f"/rivers/{river_id}").get_data(as_text=True)
+    record = client.get("/outfalls/HZ-WS-001").get_data(as_text=True)
+    sign = client.get("/outfalls/HZ-WS-001/sign").get_data(as_text=True)
+
+    for html in (board, record, sign):
+        assert "13904571234" not in html
+    assert row_with(client.get(f"/rivers/{river_id}"), "李明")[-1] == "0457-3322101"
+    assert row_with(client.get(f"/rivers/{river_id}"), "王建国")[-1] == "0457-3300001"
+    assert "李明" in text_of(client.get("/outfalls/HZ-WS-001/sign"))
+    assert outfall is not None
+
+
+def test_the_town_chiefs_official_line_is_printed_on_the_signboard(client):
+    river = make_water_body("呼玛河")
+    make_chief("李明", level="town", water_body=river, town=make_town("呼中镇"), title="呼中镇镇长",
+               telephone="0457-3321002", telephone_is_official=True)
+    make_outfall("HZ-WS-001", water_body=river, town=make_town("呼中镇"))
+    commit_and_forget()
+
+    sign = text_of(client.get("/outfalls/HZ-WS-001/sign"))
+
+    assert "镇级河长 李明（呼中镇镇长）" in sign and "镇级河长电话 0457-3321002" in sign
+
+
+@pytest.mark.parametrize("days_later,updated_after,warned", [
+    (15, False, False), (16, False, True), (40, True, False),
+])
+def test_a_board_changed_more_than_15_days_ago_and_not_updated_says_so(client, monkeypatch, days_later,
+                                                                        updated_after, warned):
+    changed = date(2026, 11, 2)
+    river = make_water_body("呼玛河", board_changed_on=changed, board_updated_on=date(2026, 10, 1))
+    if updated_after:
+        river.board_updated_on = changed + timedelta(days=3)
+    river_id = river.id
+    commit_and_forget()
+    on_day(monkeypatch, changed + timedelta(days=days_later))
+
+    page = text_of(client.get(f"/rivers/{river_id}"))
+
+    expected = "本公示牌内容已于 2026年11月2日 变更，已超过 15 天仍未更新现场公示牌"
+    assert (expected in page) is warned, page
+
+
+def test_the_allowed_days_are_configuration(app, client, monkeypatch):
+    app.config["RIVER_BOARD_UPDATE_DAYS"] = 30
+    river = make_water_body("呼玛河", board_changed_on=date(2026, 11, 2))
+    river_id = river.id
+    commit_and_forget()
+
+    on_day(monkeypatch, date(2026, 11, 20))
+    assert "仍未更新现场公示牌" not in text_of(client.get(f"/rivers/{river_id}"))
+    on_day(monkeypatch, date(2026, 12, 3))
+    assert "已超过 30 天仍未更新现场公示牌" in text_of(client.get(f"/rivers/{river_id}"))
+
+
+def test_the_outfall_page_names_its_leader_from_the_record_and_links_to_the_board(client):
+    river = make_water_body("呼玛河")
+    chief = make_chief("王建国", level="district", water_body=river, title="区长")
+    outfall = make_outfall("HZ-WS-001", water_body=river, supervising_leader="王建国")
+    outfall.supervising_chief = chief
+    river_id = river.id
+    commit_and_forget()
+
+    response = client.get("/outfalls/HZ-WS-001")
+
+    page = text_of(response)
+    assert "包保领导 王建国 （区长）" in page
+    assert f"/rivers/{river_id}" in parse(response).links
