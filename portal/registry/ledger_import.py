@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
 from portal.models import Outfall, OutfallEvent, RectificationPlan, Town, WaterBody
-from portal.registry import chiefs, history
+from portal.registry import chiefs, history, parties, stages
 from portal.registry import vocabulary as vocab
 from portal.registry.ledger_format import (
     COLUMNS_BY_FIELD, PLAN_FIELDS, REQUIRED_FIELDS, CellError, clean_text,
@@ -94,6 +94,8 @@ class ImportResult:
     new_towns: list[str] = field(default_factory=list)
     new_water_bodies: list[str] = field(default_factory=list)
     unknown_headers: list[str] = field(default_factory=list)
+    default_parties: list[str] = field(default_factory=list)  # outfalls given their town government
+    stages_corrected: list[tuple] = field(default_factory=list)  # (row, code, written, from the data)
     # Rows whose 包保领导 stays text because no chief is on record yet (import-chiefs links them).
     leaders_not_linked: int = 0
 
@@ -113,6 +115,12 @@ class ImportResult:
         if self.leaders_not_linked:
             lines.append(f"尚未导入河长名录：{self.leaders_not_linked} 个排污口的包保领导暂按文字保存，"
                          "导入河长名录（import-chiefs）后自动关联到河长记录。")
+        if self.default_parties:
+            lines.append(f"{len(self.default_parties)} 个排污口没有填写责任主体，{verb}暂由属地镇人民政府负责："
+                         + "、".join(self.default_parties))
+        for row, code, written, derived in self.stages_corrected:
+            lines.append(f"第 {row} 行 {code}：所处阶段填写为“{vocab.STAGES.label(written)}”，与数据不符，"
+                         f"{verb}按数据定为“{vocab.STAGES.label(derived)}”（{stages.stage_reason(derived)}）")
         if dry_run and self.added:
             lines.append("新增：" + "、".join(change.code for change in self.added))
         for change in self.changed:
@@ -165,9 +173,16 @@ def import_ledger(path: Path, dry_run: bool = False, create_towns: bool | Iterab
 
     result = ImportResult(filename, len(rows), unknown_headers=sheet.unknown_headers)
     planned = []
-    for _, values in rows:
+    for number, values in rows:
         outfall = existing.get(values["code"])
         desired = _complete(values, outfall)
+        # The town government answers while no party is known; the stage follows from the data (a
+        # 所处阶段 the data contradict is corrected, and the summary names the row).
+        if parties.complete_ledger_row(desired, outfall):
+            result.default_parties.append(values["code"])
+        desired["stage"] = stages.stage_for_ledger_row(desired, outfall)
+        if values.get("stage") and values["stage"] != desired["stage"]:
+            result.stages_corrected.append((number, values["code"], values["stage"], desired["stage"]))
         if outfall is None:
             result.added.append(OutfallChange(values["code"], True, []))
         else:

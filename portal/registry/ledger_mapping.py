@@ -66,6 +66,8 @@ def ledger_values(outfall: Outfall) -> dict[str, Any]:
         "party": party.name if party else None,
         "party_kind": party.kind if party else None,
         "party_telephone": outfall.party_telephone,
+        "party_basis": outfall.party_basis,
+        "party_basis_note": outfall.party_basis_note,
         "discharge_mode": outfall.discharge_mode,
         "approval_status": outfall.approval_status,
         "found_on": outfall.found_on,
@@ -122,7 +124,7 @@ class RegistryLookup:
 
 
 _OUTFALL_FIELDS = ("code", "national_code", "name", "longitude", "latitude", "outfall_type", "outfall_subtype",
-                   "party_telephone", "discharge_mode", "approval_status", "found_on", "stage",
+                   "party_telephone", "party_basis", "party_basis_note", "discharge_mode", "approval_status", "found_on", "stage",
                    "supervising_leader", "note")
 _PLAN_FIELDS = ("measure", "measures_text", "deadline", "status", "transition_ends_on", "completed_on",
                 "verified_on")

@@ -162,3 +162,23 @@ def csv_text(entries: list[PartyEntry]) -> str:
     writer.writerow(CSV_HEADERS)
     writer.writerows([csv_protected(cell) for cell in row] for row in csv_rows(entries))
     return "\ufeff" + buffer.getvalue()
+
+
+def complete_ledger_row(desired: dict, outfall: Outfall | None) -> bool:
+    """Give a ledger row with no party its town government (basis "default"); keep a known party's basis.
+
+    ``desired`` is the importer's row (field → value), changed in place. True when the row's outfall
+    gets the default party now (it had none, or another one): the import summary counts them.
+    """
+    current = outfall.responsible_party if outfall is not None else None
+    town = desired.get("town") or (outfall.town.name if outfall is not None and outfall.town else None)
+    blank = ("party" in desired and not desired.get("party")) or ("party" not in desired and current is None)
+    if blank and town:
+        name = default_party_name(town)
+        desired.update(party=name, party_kind="government", party_basis=DEFAULT_BASIS)
+        return current is None or current.name != name or (outfall.party_basis != DEFAULT_BASIS)
+    if desired.get("party") and desired.get("party_basis") is None:
+        # A party named without a basis keeps the basis it had; a new party's basis is not known.
+        same = current is not None and current.name == desired["party"]
+        desired["party_basis"] = outfall.party_basis if same else None
+    return False

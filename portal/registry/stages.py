@@ -107,3 +107,24 @@ def refresh_stage(outfall: Outfall, source: str, actor: Account | None = None) -
 def stage_label(code: str | None) -> str:
     """A stage's Chinese label, for import summaries."""
     return vocab.STAGES.label(code)
+
+
+def stage_for_ledger_row(desired: dict, outfall: Outfall | None) -> str:
+    """The stage the data show once a ledger row is applied: the row's party and first plan, with the
+    outfall's samples and other plans as the registry holds them (the ledger has no samples column)."""
+    plan = outfall.plan if outfall is not None else None
+
+    def value(field, current):
+        return desired[field] if field in desired else current
+
+    if "party" in desired:
+        has_party = bool(desired.get("party"))
+    else:
+        has_party = outfall is not None and outfall.responsible_party is not None
+    facts = [PlanFacts(value("measure", plan.measure if plan else None), value("status", plan.status if plan else None),
+                       value("verified_on", plan.verified_on if plan else None))]
+    if outfall is not None:
+        facts += [PlanFacts(p.measure, p.status, p.verified_on) for p in outfall.plans[1:]]
+    return stage_from(has_samples=outfall is not None and bool(outfall.samples), has_party=has_party,
+                      party_basis=value("party_basis", outfall.party_basis if outfall is not None else None),
+                      plans=facts)

@@ -396,13 +396,18 @@ def test_clearing_a_plan_measure_is_refused(app, tmp_path):
     assert error.errors[0].column == "整治类型" and "不能清空" in error.errors[0].message
 
 
-def test_stage_moves_on_with_the_ledger_but_never_back(app, tmp_path):
+def test_the_stage_follows_the_data_of_each_import(app, tmp_path):
+    # The stage follows from the data (registry.stages): work completed but not yet verified is
+    # still rectification; closed out (已销号, after verification) it is standardisation; taken back to
+    # 整治中, rectification again.
     import_ledger(write_xlsx(tmp_path / "a.xlsx", [row(整治类型="规范整治", 整治进展="整治中")]))
     assert outfall("HZ-T-0001").stage == "rectification"
     import_ledger(write_xlsx(tmp_path / "b.xlsx", [row(整治类型="规范整治", 整治进展="已完成")]))
+    assert outfall("HZ-T-0001").stage == "rectification"
+    import_ledger(write_xlsx(tmp_path / "c.xlsx", [row(整治类型="规范整治", 整治进展="已销号")]))
     assert outfall("HZ-T-0001").stage == "standardisation"
-    import_ledger(write_xlsx(tmp_path / "c.xlsx", [row(整治类型="规范整治", 整治进展="整治中")]))
-    assert outfall("HZ-T-0001").stage == "standardisation"
+    import_ledger(write_xlsx(tmp_path / "d.xlsx", [row(整治类型="规范整治", 整治进展="整治中")]))
+    assert outfall("HZ-T-0001").stage == "rectification"
 
 
 # --- dry run ------------------------------------------------------------------------------------

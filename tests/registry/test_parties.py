@@ -35,3 +35,27 @@ def test_several_units_of_one_outfall_each_answer_for_their_own_requirement(app)
     assert entries["呼中镇污水处理厂"].bases == ["user"]
     rows = list(parties.csv_rows(parties.party_list()))
     assert all("张立新" not in cell for row in rows for cell in row)
+
+
+def test_a_ledger_row_without_a_party_gets_its_town_government_and_a_contradicted_stage_is_corrected(app, tmp_path):
+    from ledger_files import row, write_xlsx
+
+    from portal.models import Outfall
+    from portal.registry.ledger_import import import_ledger
+
+    make_town("呼中镇")
+    rows = [
+        row("HZ-P-1", 责任主体=None, 责任主体联系电话=None, 整治类型=None, 整治措施=None, 整治时限=None, 整治进展=None,
+            所处阶段="规范化建设", 责任主体认定依据=None, 认定说明=None),
+        row("HZ-P-2", 所处阶段=None, 责任主体认定依据="实际使用单位", 认定说明="现场核实由该厂使用"),
+    ]
+    path = write_xlsx(tmp_path / "ledger.xlsx", rows, header=list(rows[0]))
+    result = import_ledger(path)
+    report = result.report()
+    assert result.default_parties == ["HZ-P-1"] and "暂由属地镇人民政府负责：HZ-P-1" in report
+    first = db.session.query(Outfall).filter_by(code="HZ-P-1").one()
+    assert (first.responsible_party.name, first.party_basis, first.stage) == ("呼中镇人民政府", "default", "survey")
+    assert "所处阶段填写为“规范化建设”，与数据不符" in report
+    second = db.session.query(Outfall).filter_by(code="HZ-P-2").one()
+    assert (second.party_basis, second.party_basis_note) == ("user", "现场核实由该厂使用")
+    assert import_ledger(path).unchanged == 2  # idempotent: the default party is not assigned twice
