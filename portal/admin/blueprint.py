@@ -15,6 +15,8 @@ from portal.admin import registry_views
 from portal.admin import monitoring_views
 from portal.admin import standard_views
 from portal.admin import section_views
+from portal.admin import archive_views
+from portal.admin import place_views
 from portal.admin.forms import role_label
 from portal.admin.navigation import navigation
 
@@ -116,3 +118,18 @@ bp.context_processor(standard_views.archive_context)
 _rule("/sections", section_views.sections_list)
 _rule("/sections/import", section_views.sections_import, ("GET", "POST"))
 _rule("/sections/import/confirm", section_views.sections_import_confirm, ("POST",))
+
+# An outfall's photos and documents: photos uploaded with a kind and caption, a PDF with kind, title, date; removal
+_rule("/outfalls/<code>/photos", archive_views.archive_photos_upload, ("POST",))
+_rule("/outfalls/<code>/photos/<int:photo_id>/delete", archive_views.archive_photo_remove, ("POST",))
+_rule("/outfalls/<code>/documents", archive_views.archive_document_upload, ("POST",))
+_rule("/outfalls/<code>/documents/<int:document_id>/delete", archive_views.archive_document_remove, ("POST",))
+bp.context_processor(archive_views.files_context)
+
+# Places: the waters and their river boards (mark a board updated), the waters and chiefs files (dry run, then import)
+_rule("/waters", place_views.waters_list)
+_rule("/waters/board-updated", place_views.board_updated, ("POST",))
+_rule("/waters/import", place_views.waters_import, ("GET", "POST"))
+_rule("/waters/import/confirm", place_views.waters_import_confirm, ("POST",))
+_rule("/chiefs/import", place_views.chiefs_import, ("GET", "POST"))
+_rule("/chiefs/import/confirm", place_views.chiefs_import_confirm, ("POST",))

@@ -28,6 +28,9 @@ ALLOWED = {
     "admin.new_report": HANDLERS,
     # The registry and each outfall's archive (an outfall's own scope is checked after the door).
     "admin.outfalls": EVERYONE, "admin.outfall": EVERYONE,
+    # An outfall's photos and documents: the door is the registry's, the outfall's "upload_files" decides after it.
+    "admin.archive_photos_upload": EVERYONE, "admin.archive_photo_remove": EVERYONE,
+    "admin.archive_document_upload": EVERYONE, "admin.archive_document_remove": EVERYONE,
     # A rectification step: the door is the registry's; the outfall's actions decide after it.
     "admin.rectification_step": EVERYONE,
     # Registry editing: the door is the registry's, the outfall's "edit" decides after it; uploads are the bureau's.
@@ -40,6 +43,9 @@ ALLOWED = {
     "admin.outfall_standard": EVERYONE, "admin.permit_new": EVERYONE, "admin.permit_delete": EVERYONE,
     # Monitoring sections: the list is the registry's; the sections file is the bureau's.
     "admin.sections_list": EVERYONE, "admin.sections_import": {"admin"}, "admin.sections_import_confirm": {"admin"},
+    # Places: the waters and their boards are the registry's; marking a board updated and the files are the bureau's.
+    "admin.waters_list": EVERYONE, "admin.board_updated": {"admin"}, "admin.waters_import": {"admin"},
+    "admin.waters_import_confirm": {"admin"}, "admin.chiefs_import": {"admin"}, "admin.chiefs_import_confirm": {"admin"},
 }
 OPEN = {"admin.login", "admin.login_code", "admin.logout"}
 REPORT_ROUTES = {"admin.report", "admin.photo", "admin.take_step", "admin.view_contact", "admin.publication",
@@ -67,7 +73,8 @@ def world(app):
 def path_of(rule, world, account_id) -> str:
     """The rule's path with its variables filled in for this world."""
     values = {"code": world["report"].tracking_code, "photo_id": str(world["photo"]), "step": "note",
-              "message_id": str(world["message"]), "account_id": str(account_id), "standard_id": "1", "permit_id": "1", "plan_id": "1"}
+              "message_id": str(world["message"]), "account_id": str(account_id), "standard_id": "1", "permit_id": "1", "plan_id": "1",
+              "document_id": "1"}
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values[m.group(1)], rule.rule)
 
 

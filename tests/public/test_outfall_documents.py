@@ -43,7 +43,7 @@ def test_the_outfall_page_shows_photos_by_kind_and_lists_its_documents(client, a
     assert f'href="{link}"' in documents
     page_text = text_of(response)
     assert "呼中镇污水处理厂排污许可证（示例）" in page_text and "排污许可证" in page_text
-    assert "2024-03-01" in page_text and "PDF，1.1 KB" in page_text
+    assert "文件日期 2024年3月1日" in page_text and "PDF，1.1 KB" in page_text
 
     factory = client.get("/outfalls/HZ-GY-001").get_data(as_text=True)
     assert re.findall(r"<h3>([^<]+)</h3>", re.search(
