@@ -339,6 +339,11 @@ class MonitoringSample(db.Model):
     limit = relationship("StandardLimit")
 
     @property
+    def public_sampler(self) -> str:
+        """The sampler as public pages show a natural person: 陈静 → 陈*."""
+        return mask_personal_name(self.sampler) if self.sampler else ""
+
+    @property
     def below_detection(self) -> bool:
         """Whether the lab found less than it can detect (a non-detect)."""
         return self.value is None

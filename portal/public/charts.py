@@ -17,6 +17,8 @@ TEXT, MUTED, GRID, SERIES = "#1b1b1b", "#4a4a4a", "#d5d9dd", "#0a5391"
 DANGER, OK = "#a4161a", "#1e5c30"
 
 OVER, WITHIN, NO_LIMIT = "over", "within", "no_limit"
+# Below the lab's detection limit: drawn hollow at the limit, off the line, never as zero.
+NON_DETECT = "non_detect"
 MIN_LABEL_GAP = 120  # px between date labels on the time axis, enough for "2026年12月31日"
 
 
@@ -88,6 +90,9 @@ def _marker(state: str, x: float, y: float) -> str:
                 f'fill="{DANGER}" stroke="{TEXT}" stroke-width="1"/>')
     if state == WITHIN:
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="#fff" stroke="{OK}" stroke-width="2.5"/>'
+    if state == NON_DETECT:
+        return (f'<path d="M{x - 6:.1f} {y - 5:.1f}H{x + 6:.1f}L{x:.1f} {y + 6:.1f}Z" fill="#fff" '
+                f'stroke="{SERIES}" stroke-width="2" stroke-dasharray="3 2"/>')
     return (f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="#fff" '
             f'stroke="{MUTED}" stroke-width="2"/>')
 
@@ -192,12 +197,14 @@ def line_chart(*, chart_id: str, title: str, description: str, points: Sequence[
         )
 
     # The series, then the points on top of it.
-    if len(ordered) > 1:
-        path = " ".join(f"{x_of(t):.1f},{y_of(p.value):.1f}" for t, p in zip(times, ordered))
+    # The line joins measured values only: a non-detect is no value to draw a line through.
+    measured = [(t, p) for t, p in zip(times, ordered) if p.state != NON_DETECT]
+    if len(measured) > 1:
+        path = " ".join(f"{x_of(t):.1f},{y_of(p.value):.1f}" for t, p in measured)
         parts.append(f'<polyline class="series" points="{path}" fill="none" stroke="{SERIES}" stroke-width="1.5"/>')
     parts.append('<g class="points">')
     for stamp, point in zip(times, ordered):
-        state = point.state if point.state in (OVER, WITHIN) else NO_LIMIT
+        state = point.state if point.state in (OVER, WITHIN, NON_DETECT) else NO_LIMIT
         parts.append(
             f'<g class="point point-{state}" data-state="{state}" data-value="{escape(number(point.value))}">'
             f'<title>{escape(point.label)}</title>{_marker(state, x_of(stamp), y_of(point.value))}</g>'

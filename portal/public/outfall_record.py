@@ -46,6 +46,7 @@ def verdict_label(verdict: str) -> str:
     return {
         monitoring.OVER: _("超标"), monitoring.WITHIN: _("达标"),
         monitoring.NO_LIMIT: _("无适用限值"), monitoring.NO_DATA: _("无数据"),
+        monitoring.UNDETERMINED: _("无法判定"),
     }[verdict]
 
 
@@ -97,16 +98,25 @@ def _limit_lines(row: monitoring.ParameterRow) -> list[charts.LimitLine]:
     return list(lines.values())
 
 
+def sample_value_text(sample) -> str:
+    """A result as the public reads it: the number, or 未检出（<0.05） for a non-detect (never 0)."""
+    if sample.below_detection:
+        return _("未检出（<%(limit)s）", limit=charts.number(sample.detection_limit))
+    return charts.number(sample.value)
+
+
 def parameter_charts(matrix: monitoring.SampleMatrix) -> list[dict]:
     """A chart per parameter row of the matrix, with the row's anchor so the chart links to its numbers."""
     result = []
     for index, row in enumerate(matrix.rows, start=1):
         unit = f" {row.unit}" if row.unit else ""
+        # A non-detect is drawn as a hollow mark at its detection limit, never as zero nor as a breach.
         points = [
             charts.ChartPoint(
-                sample.sampled_at, sample.value, monitoring.verdict(sample),
+                sample.sampled_at, sample.detection_limit if sample.below_detection else sample.value,
+                charts.NON_DETECT if sample.below_detection else monitoring.verdict(sample),
                 _("%(day)s：%(value)s%(unit)s，%(verdict)s", day=format_date(sample.sampled_at),
-                  value=charts.number(sample.value), unit=unit,
+                  value=sample_value_text(sample), unit=unit,
                   verdict=verdict_label(monitoring.verdict(sample))),
             )
             for sample in row.samples
@@ -117,7 +127,9 @@ def parameter_charts(matrix: monitoring.SampleMatrix) -> list[dict]:
             "%(parameter)s 共 %(n)s 次测定：超标 %(over)s 次，达标 %(within)s 次，无适用限值 %(none)s 次。",
             parameter=row.parameter, n=len(row.samples), over=row.count(monitoring.OVER),
             within=row.count(monitoring.WITHIN), none=row.count(monitoring.NO_LIMIT),
-        ) + (_("限值：%(limits)s。", limits=limits) if limits else _("没有可对照的限值。"))
+        ) + (_("其中未检出 %(n)s 次（图中空心倒三角画在检出限处），无法判定 %(u)s 次。",
+               n=sum(1 for s in row.samples if s.below_detection), u=row.count(monitoring.UNDETERMINED))
+             if any(s.below_detection for s in row.samples) else "") + (_("限值：%(limits)s。", limits=limits) if limits else _("没有可对照的限值。"))
         anchor, chart_id = f"parameter-{index}", f"chart-{index}"
         result.append({
             "parameter": row.parameter, "anchor": anchor, "chart_id": chart_id, "description": description,

@@ -15,6 +15,8 @@ OVER = "over"            # 超标
 WITHIN = "within"        # 达标
 NO_LIMIT = "no_limit"    # 无适用限值
 NO_DATA = "no_data"      # 无数据
+# A non-detect whose detection limit is above the limit (or a lower bound applies): 无法判定, never 超标.
+UNDETERMINED = "undetermined"
 
 # The order the bureau's reports list parameters in; any other parameter follows in order of appearance.
 PARAMETER_ORDER = ("COD", "CODMn", "BOD5", "SS", "TN", "NH3-N", "TP", "pH", "DO", "粪大肠菌群")
@@ -24,14 +26,15 @@ def verdict(sample: MonitoringSample) -> str:
     """How one sample compares with the limit that applied to it."""
     exceeds = sample.exceeds_limit
     if exceeds is None:
-        return NO_LIMIT
+        return UNDETERMINED if sample.limit is not None else NO_LIMIT
     return OVER if exceeds else WITHIN
 
 
 def combined_verdict(samples: list[MonitoringSample]) -> str:
-    """The verdict of several samples of one parameter on one day: any breach is a breach."""
+    """The verdict of several samples of one parameter on one day: any breach is a breach, and one
+    that cannot be judged keeps the day from reading as compliant."""
     verdicts = {verdict(sample) for sample in samples}
-    for candidate in (OVER, WITHIN, NO_LIMIT):
+    for candidate in (OVER, UNDETERMINED, WITHIN, NO_LIMIT):
         if candidate in verdicts:
             return candidate
     return NO_DATA

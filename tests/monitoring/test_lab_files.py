@@ -242,3 +242,27 @@ def test_a_file_named_in_odd_bytes_is_still_reported(sites, runner, tmp_path):
     shutil.copy(WIDE, path)
     result = runner.invoke(args=["import-samples", str(path)])
     assert result.exit_code == 0 and "化验 结果.csv" in result.output
+
+
+def test_non_detects_on_the_public_page_are_never_zero_nor_over(sites, runner, client, tmp_path):
+    assert runner.invoke(args=["import-samples", str(LONG)]).exit_code == 0
+    # A non-detect whose detection limit (60) is above the limit (50) cannot be judged.
+    path = write_csv(tmp_path, [LONG_HEADER, "HZ-WS-001,2026-10-05 09:30,COD,<60,mg/L,,陈静,监测站"])
+    assert runner.invoke(args=["import-samples", str(path)]).exit_code == 0
+    db.session.remove()
+    html = client.get("/outfalls/HZ-WS-001").get_data(as_text=True)
+    assert "未检出（&lt;0.01）" in html and "未检出（&lt;60）" in html
+    assert "无法判定" in html
+    # Drawn as hollow marks at their detection limits, never as zero.
+    assert 'data-state="non_detect" data-value="0.01"' in html and 'data-state="non_detect" data-value="60"' in html
+    assert 'data-state="over" data-value="60"' not in html
+    # The matrix: TP's non-detect within 0.5 is 达标; COD on 5 October cannot be judged.
+    from helpers import parse
+    rows = parse(client.get("/outfalls/HZ-WS-001")).rows
+    tp = next(row for row in rows if row and row[0].startswith("TP"))
+    assert any("未检出" in cell and "达标" in cell for cell in tp)
+    cod = next(row for row in rows if row and row[0].startswith("COD") and "限值" in row[0])
+    assert any("未检出" in cell and "无法判定" in cell for cell in cod)
+    assert not any("未检出" in cell and "超标" in cell for row in rows for cell in row)
+    # The sampler is a person: masked; the lab is shown.
+    assert "陈*" in html and "陈静" not in html and "大兴安岭环境监测中心站" in html
