@@ -50,6 +50,7 @@ ENTRIES: list[Entry] = [
     Entry(_l("举报"), "admin.queue", "view_reports", count=reports_waiting),
     Entry(_l("排污口台账"), "admin.outfalls", "view_registry"),
     Entry(_l("监测断面"), "admin.sections_list", "view_registry"),
+    Entry(_l("河湖与公示牌"), "admin.waters_list", "view_registry"),
     Entry(_l("监测数据"), "admin.samples_upload", "import_monitoring"),
     Entry(_l("排放标准"), "admin.standards", "manage_standards"),
     Entry(_l("审计日志"), "admin.audit_log", "view_audit"),
