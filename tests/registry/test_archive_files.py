@@ -309,3 +309,21 @@ def test_removing_a_file_deletes_it_after_the_commit_and_not_on_a_rollback(app, 
     assert db.session.scalar(select(func.count()).select_from(OutfallPhoto)) == 0
     actions = set(db.session.scalars(select(AuditEntry.action)))
     assert {"outfall_photo_removed", "outfall_document_removed"} <= actions
+
+
+def test_a_document_left_in_staging_by_a_crash_is_recovered_by_sweep_photos(app, runner, outfalls):
+    import os
+    import time
+
+    outfall = db.session.merge(outfalls["HZ-WS-001"])
+    document = archive_files.add_document(outfall, pdf(), "a.pdf", "permit", "许可证").record
+    db.session.commit()  # the database commits, then the process dies before moving the file
+    db.session.info.pop("portal.after_commit", None)
+    db.session.info.pop("portal.on_rollback", None)
+    [staged] = stored_files(app)
+    assert staged.parent.name == ".staging"
+    old = time.time() - 3 * 3600
+    os.utime(staged, (old, old))
+    result = runner.invoke(args=["sweep-photos", "--older-than-hours", "1"])
+    assert result.exit_code == 0 and "已归位 1 个" in result.output
+    assert storage_for(app).open(document.storage_key) == pdf()
