@@ -9,6 +9,7 @@ today, so every run tells the same story: some plans on time, some overdue, some
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -24,16 +25,20 @@ from portal.extensions import db
 from portal.models import (
     DischargeStandard,
     MonitoringSample,
+    MonitoringSection,
     Outfall,
     OutfallEvent,
     RectificationPlan,
     ResponsibleParty,
     RiverChief,
     StandardisationItem,
+    StandardLimit,
     Town,
     WaterBody,
 )
-from portal.registry import vocabulary
+from portal.monitoring import standards
+from portal.monitoring.parameters import BY_CODE
+from portal.registry import monitoring, vocabulary
 
 SOURCE = "演示数据"
 SUFFIX = "（演示）"
@@ -231,19 +236,21 @@ APPROVED_SUBTYPES = {"municipal_wwtp", "park_wwtp", "industrial_enterprise", "li
 REGISTERED_SUBTYPES = {"rural_treatment", "irrigation", "port", "industrial_stormwater", "park_stormwater",
                        "urban_stormwater"}
 
-# ── Monitoring. Treatment plants are sampled monthly and for more parameters than other outfalls.
-WWTP_STANDARD = ("GB 18918-2002", "一级A")
-SURFACE_STANDARD = "GB 3838-2002"
-COLD_CONDITION = "水温≤12℃"
+# ── Monitoring. Treatment plants are sampled monthly, other outfalls quarterly. Each outfall is sampled
+# for the parameters of the standard (and permit) that applies to it (portal.monitoring.standards), and
+# judged by that rule; an outfall no standard applies to gets the usual survey parameters, shown as
+# "no applicable limit" (never as compliant).
 COLD_MONTHS = {11, 12, 1, 2, 3, 4}  # 呼中's water stays at or below 12 ℃ from November to April
 TREATMENT_SUBTYPES = {"municipal_wwtp", "park_wwtp", "rural_treatment"}
-PARAMETERS = {
-    "municipal_wwtp": ["COD", "BOD5", "SS", "TN", "NH3-N", "TP", "pH", "粪大肠菌群"],
-    # GB 3838 sets no SS limit: these samples are shown without one (never as "compliant").
-    "treatment": ["COD", "BOD5", "NH3-N", "TP", "SS"],
-    "other": ["COD", "NH3-N", "TP"],
-}
+UNJUDGED_PARAMETERS = {"treatment": ["COD", "BOD5", "SS", "NH3-N", "TP"], "other": ["COD", "NH3-N", "TP"]}
 UNLIMITED_RANGES = {"SS": (6.0, 45.0), "TN": (3.0, 20.0)}  # plausible mg/L where no limit applies
+# The standards the rule names must be there (the migrations ship them).
+NEEDED_STANDARDS = (standards.MUNICIPAL, standards.INDUSTRIAL_CLASS_III_OR_BETTER, standards.INDUSTRIAL_CLASS_IV_V,
+                    standards.LIVESTOCK)
+# One industrial outfall holds a discharge permit, stricter than GB 8978 一级 on COD and NH3-N; its other
+# parameters fall back to the standard.
+PERMIT_OUTFALL = "林产品加工厂排污口"
+PERMIT_LIMITS = [("COD", "mg/L", 80.0), ("NH3-N", "mg/L", 10.0)]
 
 
 class DemoRefused(RuntimeError):
@@ -275,17 +282,23 @@ def _demo_present() -> bool:
 
 def _fill(rng: random.Random, on: date) -> dict:
     """Add every demo row to the session (not committed) and count them."""
-    limits = _load_limits()
+    _check_standards()
     towns, towns_added = _towns()
     waters, waters_added = _water_bodies()
     chiefs = _chiefs(towns, waters)
     parties, parties_added = _parties()
     outfalls = [
-        _outfall(rng, on, number, row, towns, waters, parties, chiefs, limits)
+        _outfall(rng, on, number, row, towns, waters, parties, chiefs)
         for number, row in _numbered(OUTFALLS)
     ]
     _link_merges(outfalls)
+    _board_facts(on, waters, chiefs)
+    _link_leaders(outfalls, chiefs)
     db.session.add_all(outfalls)
+    db.session.flush()
+    # Judged by the one rule, each sample by the water temperature taken with it.
+    standards.judge_all([sample for outfall in outfalls for sample in outfall.samples],
+                        ZoneInfo(current_app.config["TIMEZONE"]))
     return {
         "镇": towns_added,
         "水体": waters_added,
@@ -294,8 +307,75 @@ def _fill(rng: random.Random, on: date) -> dict:
         "排污口": len(outfalls),
         "整治方案": sum(len(o.plans) for o in outfalls),
         "监测数据": sum(len(o.samples) for o in outfalls),
+        "监测断面": _sections(outfalls, on),
     }
 
+
+
+# ── Monitoring sections (断面): one upstream and one downstream of each treatment plant, sampled monthly
+# for GB 3838's parameters and judged by the one rule (portal.monitoring.standards). Upstream stays within
+# the river's class; downstream misses it now and then. Their own random stream, so adding them changes
+# none of the outfalls' data.
+SECTION_PARAMETERS = ("COD", "CODMn", "BOD5", "NH3-N", "TP", "DO")
+SECTION_SAMPLINGS = 10
+SECTION_OFFSETS_KM = {"upstream": -0.6, "downstream": 1.2}  # along the river, drawn eastwards
+SECTION_MISS_RATE = 0.2  # of downstream samplings, one parameter over its limit
+
+
+def _sections(outfalls: list[Outfall], on: date) -> int:
+    """Demo sections up- and downstream of the treatment plants, with judged samples; how many were added."""
+    rng = random.Random(RANDOM_SEED + 1)
+    added = []
+    plants = [o for o in outfalls if o.outfall_subtype == "municipal_wwtp" and o.latitude is not None
+              and o.water_body is not None and o.water_body.target_class]
+    for outfall in plants:
+        for position, offset_km in SECTION_OFFSETS_KM.items():
+            section = MonitoringSection(
+                code=f"{outfall.code}-DM-{'S' if position == 'upstream' else 'X'}",
+                name=f"{outfall.water_body.name}{outfall.town.name}{'上游' if position == 'upstream' else '下游'}断面",
+                level="outfall", water_body=outfall.water_body, outfall=outfall, position=position,
+                latitude=outfall.latitude,
+                longitude=round(outfall.longitude + offset_km / (111.32 * math.cos(math.radians(outfall.latitude))), 6),
+                note=f"{vocabulary.SECTION_POSITIONS.label(position)}约 {abs(offset_km):g} 公里（演示）",
+                source=SOURCE, is_demo=True,
+            )
+            db.session.add(section)
+            added.append(section)
+            section.samples.extend(_section_samples(rng, on, section, misses=position == "downstream"))
+    db.session.flush()
+    standards.judge_all([sample for section in added for sample in section.samples],
+                        ZoneInfo(current_app.config["TIMEZONE"]))
+    return len(added)
+
+
+def _section_samples(rng, on: date, section: MonitoringSection, misses: bool) -> list[MonitoringSample]:
+    """Monthly samplings of GB 3838's parameters at the section's class, the latest a few days ago."""
+    standard = standards.for_section(section).standard
+    limits = {limit.parameter: limit for limit in standard.limits if not limit.condition} if standard else {}
+    last = on - timedelta(days=rng.randint(2, 12))
+    samples = []
+    for index in range(SECTION_SAMPLINGS):
+        day = last - timedelta(days=30 * index)
+        missed = rng.choice(SECTION_PARAMETERS) if misses and rng.random() < SECTION_MISS_RATE else None
+        for parameter in SECTION_PARAMETERS:
+            limit = limits.get(parameter)
+            samples.append(MonitoringSample(
+                sampled_at=_at(day, 9, 30), parameter=parameter,
+                value=_section_value(rng, limit, parameter == missed), unit=limit.unit if limit else "mg/L",
+                source=SOURCE, is_demo=True,
+            ))
+    return samples
+
+
+def _section_value(rng, limit, over: bool) -> float:
+    """A plausible surface-water value within its class limit, or (when over) just past it."""
+    if limit is None:
+        return round(rng.uniform(1.0, 10.0), 2)
+    if limit.maximum is None:  # dissolved oxygen: a floor
+        value = limit.minimum * (rng.uniform(0.6, 0.9) if over else rng.uniform(1.2, 1.7))
+    else:
+        value = limit.maximum * (rng.uniform(1.1, 1.6) if over else rng.uniform(0.3, 0.85))
+    return round(value, 3 if value < 1 else 2)
 
 def _numbered(rows):
     """Pair each outfall row with its number within its town, for codes like DEMO-HZ-001."""
@@ -306,15 +386,13 @@ def _numbered(rows):
         yield counters[town], row
 
 
-def _load_limits() -> dict:
-    """The reference limits, keyed (standard code, grade) → (parameter, condition) → StandardLimit."""
-    standards = db.session.scalars(select(DischargeStandard).options(selectinload(DischargeStandard.limits)))
-    limits = {(s.code, s.grade): {(l.parameter, l.condition): l for l in s.limits} for s in standards}
-    needed = [WWTP_STANDARD] + [(SURFACE_STANDARD, f"{c}类") for c in vocabulary.WATER_QUALITY_CLASSES]
-    missing = [" ".join(key) for key in needed if key not in limits]
+def _check_standards() -> None:
+    """Refuse to seed without the standards the rule names (the migrations ship them)."""
+    present = {(s.code, s.grade) for s in db.session.scalars(
+        select(DischargeStandard).options(selectinload(DischargeStandard.limits)))}
+    missing = [" ".join(key).strip() for key in NEEDED_STANDARDS if key not in present]
     if missing:
         raise RuntimeError(f"缺少参考限值 {', '.join(missing)}：请先运行 `portal db upgrade`。")
-    return limits
 
 
 def _towns() -> tuple[dict[str, Town], int]:
@@ -386,7 +464,7 @@ def _parties() -> tuple[dict[str, ResponsibleParty], int]:
     return parties, added
 
 
-def _outfall(rng, on, number, row, towns, waters, parties, chiefs, limits) -> Outfall:
+def _outfall(rng, on, number, row, towns, waters, parties, chiefs) -> Outfall:
     """One demo outfall with its plan, history, checklist and samples."""
     subtype, town_name, water_name, stem, party_key, measure, progress_key = row
     progress = PROGRESS[progress_key]
@@ -415,9 +493,22 @@ def _outfall(rng, on, number, row, towns, waters, parties, chiefs, limits) -> Ou
     outfall.plans.append(plan.record)
     outfall.events.extend(_events(on, found_on, stage, plan))
     outfall.checklist.extend(_checklist(rng, on, measure, stage, plan))
+    if stem == PERMIT_OUTFALL:
+        outfall.permits.append(_permit(on, segment, number))
     if stage != "survey":
-        outfall.samples.extend(_samples(rng, on, subtype, water, measure, plan, limits))
+        with db.session.no_autoflush:  # the rule looks standards up while this outfall is half built
+            outfall.samples.extend(_samples(rng, on, outfall, measure, plan))
     return outfall
+
+
+def _permit(on: date, segment: str, number: int) -> DischargeStandard:
+    """An invented discharge permit (排污许可证), valid five years from two years ago."""
+    valid_from = date(on.year - 2, 1, 1)
+    code = f"DEMO-232764-{segment}{number:03d}P"
+    return DischargeStandard(
+        code=code, grade="", title=f"排污许可证 {code}{SUFFIX}", kind="permit", valid_from=valid_from,
+        valid_until=date(valid_from.year + 5, 1, 1) - timedelta(days=1), note="演示数据：虚构的排污许可证",
+        limits=[StandardLimit(parameter=p, unit=u, maximum=m) for p, u, m in PERMIT_LIMITS])
 
 
 @dataclass
@@ -545,9 +636,11 @@ def _checklist(rng, on: date, measure: str, stage: str, plan: _Plan) -> list[Sta
     return items
 
 
-def _samples(rng, on, subtype, water, measure, plan: _Plan, limits) -> list[MonitoringSample]:
-    """Several sampling dates × parameters, each value linked to the limit that applied that day."""
+def _samples(rng, on, outfall: Outfall, measure, plan: _Plan) -> list[MonitoringSample]:
+    """Several sampling dates × the parameters that apply, each value drawn within or over the limit
+    the rule will judge it by (the caller judges them once the outfall is complete)."""
     record = plan.record
+    subtype = outfall.outfall_subtype
     treatment = subtype in TREATMENT_SUBTYPES
     interval, count = (30, 10) if treatment else (90, 4)
     # Nothing is sampled at an outfall after it was removed or merged away.
@@ -555,30 +648,45 @@ def _samples(rng, on, subtype, water, measure, plan: _Plan, limits) -> list[Moni
         on - timedelta(days=rng.randint(3, 20))
     first = plan.found_on + timedelta(days=7)
     days = [last - timedelta(days=interval * i) for i in range(count)]
-    parameters = PARAMETERS[subtype if subtype == "municipal_wwtp" else "treatment" if treatment else "other"]
     # Unfinished rectification is where the exceedances are.
     exceed_rate = 0.06 if record.is_done else 0.25
     samples = []
     for day in sorted(d for d in days if d >= first):
+        applicable = standards.for_outfall(outfall, day)
+        parameters = _parameters(applicable, treatment)
+        temperature = None
+        if _temperature_matters(applicable):
+            # A cold-water limit (GB 18918's NH3-N in brackets) needs the temperature taken with the sample.
+            temperature = round(rng.uniform(4.0, 11.0) if day.month in COLD_MONTHS else rng.uniform(13.0, 22.0), 1)
+            samples.append(MonitoringSample(sampled_at=_at(day, 10), parameter=standards.WATER_TEMPERATURE,
+                                            value=temperature, unit=BY_CODE[standards.WATER_TEMPERATURE].unit,
+                                            source=SOURCE, is_demo=True))
         for parameter in parameters:
-            limit = _limit_for(subtype, water, parameter, day, limits)
+            unit = BY_CODE[parameter].unit
+            limit = standards.limit_for(applicable, parameter, unit, temperature)
             samples.append(MonitoringSample(
                 sampled_at=_at(day, 10), parameter=parameter,
                 value=_value(rng, parameter, limit, rng.random() < exceed_rate),
-                unit=limit.unit if limit else "mg/L", limit=limit, is_demo=True,
+                unit=unit, source=SOURCE, is_demo=True,
             ))
     return samples
 
 
-def _limit_for(subtype, water, parameter, day: date, limits):
-    """The limit a sample is judged by: GB 18918 一级A for municipal plants, else the water's GB 3838 class."""
-    if subtype == "municipal_wwtp":
-        table = limits[WWTP_STANDARD]
-        if parameter == "NH3-N" and day.month in COLD_MONTHS:
-            return table.get((parameter, COLD_CONDITION))
-        return table.get((parameter, ""))
-    table = limits.get((SURFACE_STANDARD, f"{water.target_class}类"))
-    return table.get((parameter, "")) if table else None
+def _parameters(applicable: standards.Applicable, treatment: bool) -> list[str]:
+    """The parameters the applicable permit and standard limit (in the bureau's order), or the usual
+    survey parameters where no standard applies."""
+    limited = {limit.parameter for source in (applicable.permit, applicable.standard) if source is not None
+               for limit in source.limits}
+    if not limited:
+        return UNJUDGED_PARAMETERS["treatment" if treatment else "other"]
+    order = {code: index for index, code in enumerate(monitoring.PARAMETER_ORDER)}
+    return sorted(limited, key=lambda code: (order.get(code, len(order)), code))
+
+
+def _temperature_matters(applicable: standards.Applicable) -> bool:
+    """Whether a limit that applies depends on the water temperature."""
+    return any(limit.condition for source in (applicable.permit, applicable.standard) if source is not None
+               for limit in source.limits)
 
 
 def _value(rng, parameter: str, limit, exceed: bool) -> float:
@@ -613,3 +721,37 @@ def _link_merges(outfalls: list[Outfall]) -> None:
 def _geojson(kind: str, coordinates) -> str:
     """A GeoJSON geometry as compact text, the way Town.boundary and WaterBody.geometry store it."""
     return json.dumps({"type": kind, "coordinates": coordinates}, ensure_ascii=False, separators=(",", ":"))
+
+
+# ── River boards: the demo waters' codes, goals and board dates, the chiefs' codes and which lines are
+# official (a district chief's office number; town and village chiefs' are their own, never shown).
+# One board (the 呼玛河支流's) changed 20 days ago and was not brought up to date: its page warns.
+WATER_CODES = {"呼玛河": "DEMO-HMH", "呼玛河支流": "DEMO-HMHZL", "碧水河": "DEMO-BSH", "小白河": "DEMO-XBH",
+               "岭峰河": "DEMO-LFH", "呼中水库": "DEMO-HZSK"}
+WATER_GOALS = "水质稳定达到地表水 {cls} 类；入河排污口全部完成排查、溯源和分类整治；河道内无垃圾、无违法排污（演示）。"
+BOARD_LATE = "呼玛河支流"
+
+
+def _board_facts(on: date, waters: dict[str, WaterBody], chiefs: list[RiverChief]) -> None:
+    """Codes, goals and board dates for the demo waters, codes and official lines for the demo chiefs."""
+    for number, (name, water) in enumerate(sorted(waters.items()), start=1):
+        if not water.is_demo:
+            continue  # a real water keeps what the bureau's file says
+        water.code = water.code or WATER_CODES.get(name)
+        water.goals = water.goals or WATER_GOALS.format(cls=water.target_class or "III")
+        water.source = water.source or SOURCE
+        water.board_changed_on = on - timedelta(days=20 if name == BOARD_LATE else 30 + 7 * number)
+        water.board_updated_on = None if name == BOARD_LATE else water.board_changed_on + timedelta(days=5)
+    for number, chief in enumerate(chiefs, start=1):
+        chief.code = f"DEMO-C{number:02d}"
+        chief.telephone_is_official = chief.level == "district"
+        chief.appointed_on = date(on.year - 2, 3, 1)
+        chief.source = SOURCE
+
+
+def _link_leaders(outfalls: list[Outfall], chiefs: list[RiverChief]) -> None:
+    """Each demo outfall's 包保领导 as the record of the town chief it names."""
+    by_town_and_name = {(c.town.name if c.town else None, c.name): c for c in chiefs}
+    for outfall in outfalls:
+        outfall.supervising_chief = by_town_and_name.get((outfall.town.name, outfall.supervising_leader))
+

@@ -6,11 +6,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from shapely.geometry import Point, shape
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from portal import calendar
 from portal.extensions import db
 from portal.models import (
+    DischargeStandard,
     MonitoringSample,
     Outfall,
     OutfallEvent,
@@ -18,6 +19,7 @@ from portal.models import (
     ResponsibleParty,
     RiverChief,
     StandardisationItem,
+    StandardLimit,
     Town,
     WaterBody,
 )
@@ -130,26 +132,53 @@ def test_every_outfall_has_a_history_and_a_full_checklist(seeded):
 
 
 def test_samples_are_judged_by_the_limit_that_applies(seeded):
-    samples = db.session.scalars(select(MonitoringSample)).all()
+    """Effluent by the discharge standard of its source or by its permit (DOMAIN.md §6), never by the
+    river's GB 3838 class; the cold-water NH3-N limit by the water temperature taken with the sample."""
+    # Effluent only: the demo's sections (GB 3838, by design) are tested in tests/public/test_section_pages.py.
+    samples = db.session.scalars(select(MonitoringSample).where(MonitoringSample.outfall_id.is_not(None))).all()
     assert any(s.exceeds_limit for s in samples)
     assert any(s.exceeds_limit is False for s in samples)
     assert any(s.limit is None for s in samples)  # shown as "no limit", never as compliant
+    zone = ZoneInfo("Asia/Shanghai")
     for s in samples:
         if s.limit is None:
             continue
-        outfall = s.outfall
-        if outfall.outfall_subtype == "municipal_wwtp":
-            assert s.limit.standard.label == "GB 18918-2002 一级A"
-            if s.parameter == "NH3-N":
-                cold = s.sampled_at.astimezone(ZoneInfo("Asia/Shanghai")).month in (11, 12, 1, 2, 3, 4)
-                assert s.limit.condition == ("水温≤12℃" if cold else "")
-        else:
-            assert s.limit.standard.label == f"GB 3838-2002 {outfall.water_body.target_class}类"
+        outfall, standard = s.outfall, s.limit.standard
+        assert standard.kind != "surface_water", (outfall.code, s.parameter)
         assert s.limit.parameter == s.parameter
+        if outfall.outfall_subtype == "municipal_wwtp":
+            assert standard.label == "GB 18918-2002 一级A"
+            if s.parameter == "NH3-N":
+                cold = s.sampled_at.astimezone(zone).month in (11, 12, 1, 2, 3, 4)
+                assert s.limit.condition == ("水温≤12℃" if cold else "")
+        elif outfall.outfall_subtype in ("industrial_enterprise", "park_wwtp"):
+            # The demo's rivers are class II or III: grade 一级, or the permit's stricter limit.
+            assert standard.label == "GB 8978-1996 一级" or (standard.kind == "permit" and standard.outfall is outfall)
+        elif outfall.outfall_subtype == "livestock_large":
+            assert standard.label == "GB 18596-2001 "
+        else:
+            raise AssertionError(f"{outfall.code} ({outfall.outfall_subtype}) has no standard by rule")
     monitored = {s.outfall_id for s in samples}
     plant = next(o for o in outfalls() if o.outfall_subtype == "municipal_wwtp" and o.id in monitored)
-    assert {"COD", "NH3-N", "TP", "BOD5", "TN"} <= {s.parameter for s in plant.samples}
+    assert {"COD", "NH3-N", "TP", "BOD5", "TN", "水温"} <= {s.parameter for s in plant.samples}
     assert {s.limit.condition for s in plant.samples if s.parameter == "NH3-N"} == {"", "水温≤12℃"}
+    # Industrial effluent is sampled for what GB 8978 limits: no CODMn or DO, which judge rivers.
+    factory = next(o for o in outfalls() if o.outfall_subtype == "industrial_enterprise" and o.id in monitored)
+    assert {s.parameter for s in factory.samples} <= {"COD", "BOD5", "SS", "NH3-N", "TP", "pH"}
+
+
+def test_one_industrial_outfall_holds_a_permit_that_takes_precedence(seeded):
+    holders = [o for o in outfalls() if o.permits]
+    assert len(holders) == 1 and holders[0].outfall_type == "industrial"
+    holder, permit = holders[0], holders[0].permits[0]
+    assert permit.kind == "permit" and permit.code.startswith("DEMO-")
+    zone = ZoneInfo("Asia/Shanghai")
+    valid = [s for s in holder.samples if permit.valid_from <= s.sampled_at.astimezone(zone).date() <= permit.valid_until]
+    assert valid
+    for s in valid:
+        expected = "permit" if s.parameter in {"COD", "NH3-N"} else "effluent"
+        assert s.limit.standard.kind == expected, s.parameter
+    assert {s.limit.standard.label for s in valid if s.parameter == "BOD5"} == {"GB 8978-1996 一级"}
 
 
 def test_every_seeded_row_says_it_is_demo(seeded):
@@ -213,6 +242,10 @@ def test_seed_is_deterministic(app):
     seed_demo()
     first = story()
     with db.engine.begin() as conn:
+        # The demo permit is a standard of its outfall's: it and its limits go with the demo.
+        permits = select(DischargeStandard.id).where(DischargeStandard.kind == "permit")
+        conn.execute(delete(StandardLimit).where(StandardLimit.standard_id.in_(permits)))
+        conn.execute(delete(DischargeStandard).where(DischargeStandard.kind == "permit"))
         for table in reversed(db.metadata.sorted_tables):
             if table.name not in REFERENCE_TABLES:
                 conn.execute(table.delete())
