@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from factories import make_chief, make_outfall, make_plan, make_town, make_water_body
 from helpers import commit_and_forget, counted_statements, parse, row_for, row_with, text_of
@@ -246,3 +247,20 @@ def test_the_outfall_page_names_its_leader_from_the_record_and_links_to_the_boar
     page = text_of(response)
     assert "包保领导 王建国 （区长）" in page
     assert f"/rivers/{river_id}" in parse(response).links
+
+
+def test_the_demo_boards_carry_goals_dates_and_one_late_board(client):
+    from committing import seed_demo
+    from portal.models import RiverChief, WaterBody
+
+    seed_demo()
+    waters = {w.name: w.id for w in db.session.scalars(select(WaterBody))}
+    personal = [c.telephone for c in db.session.scalars(select(RiverChief)) if not c.telephone_is_official]
+    db.session.remove()
+
+    late = text_of(client.get(f"/rivers/{waters['呼玛河支流']}"))
+    fine = client.get(f"/rivers/{waters['呼玛河']}").get_data(as_text=True)
+
+    assert "仍未更新现场公示牌" in late and "治理目标 水质稳定达到地表水 III 类" in late
+    assert "仍未更新现场公示牌" not in fine and "更新于" in fine
+    assert personal and not any(number in fine for number in personal)
