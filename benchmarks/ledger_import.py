@@ -38,13 +38,14 @@ HEADER = ["序号", "排污口编码", "排污口名称", "所在镇", "受纳�
 
 
 def import_ledger(path: Path, dry_run: bool = False):
-    """Import as `portal import-ledger` does: committed in one transaction, a dry run rolled back."""
+    """Import as `portal import-ledger --create-towns` does (a scratch database knows no towns yet):
+    committed in one transaction, a dry run rolled back."""
     if dry_run:
-        result = ledger_import.import_ledger(path, dry_run=True)
+        result = ledger_import.import_ledger(path, dry_run=True, create_towns=True)
         db.session.rollback()
         return result
     with transaction():
-        return ledger_import.import_ledger(path)
+        return ledger_import.import_ledger(path, create_towns=True)
 
 
 def generate(path: Path, rows: int) -> None:
