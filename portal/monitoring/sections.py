@@ -43,7 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import MonitoringSample, MonitoringSection, Outfall, WaterBody
+from portal.models import MonitoringSample, MonitoringSection, Outfall, StandardLimit, WaterBody
 from portal.monitoring import standards
 from portal.registry import monitoring
 from portal.registry.ledger_format import (
@@ -529,13 +529,20 @@ def all_sections() -> list[MonitoringSection]:
     """Every section, by code."""
     return list(db.session.scalars(select(MonitoringSection).order_by(MonitoringSection.code)
                                    .options(selectinload(MonitoringSection.water_body),
-                                            selectinload(MonitoringSection.outfall))))
+                                            selectinload(MonitoringSection.outfall), *_with_samples())))
+
+
+def _with_samples():
+    """Load options for sections shown with their compliance: samples and the limits that judged them,
+    in a fixed number of queries however many sections a board lists."""
+    return (selectinload(MonitoringSection.samples).selectinload(MonitoringSample.limit)
+            .selectinload(StandardLimit.standard),)
 
 
 def sections_of_water(water: WaterBody) -> list[MonitoringSection]:
-    """The sections laid out on a water body, by code."""
+    """The sections laid out on a water body, by code, with their samples."""
     return list(db.session.scalars(select(MonitoringSection).where(MonitoringSection.water_body_id == water.id)
-                                   .order_by(MonitoringSection.code)))
+                                   .order_by(MonitoringSection.code).options(*_with_samples())))
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

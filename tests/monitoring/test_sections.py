@@ -246,3 +246,18 @@ def test_a_changed_class_judges_the_sections_samples_again(runner, places, tmp_p
     section = sections.section_by_code("DM-X-01")
     assert sections.compliance(section, ZONE).met == 0  # over class II's 0.5
     assert section.samples[0].limit.standard.grade == "II类"
+
+
+def test_the_bureaus_files_fit_together_with_the_sections(runner, client):
+    """Towns, waters, ledger, sections and a lab's file, each through its command, as the README loads them."""
+    bureau = EXAMPLE.parent
+    for command, name in (("import-areas", "towns.geojson"), ("import-waters", "waters.geojson"),
+                          ("import-ledger", "ledger.csv"), ("import-sections", "sections.csv"),
+                          ("import-samples", "samples-wide.csv")):
+        result = runner.invoke(args=[command, str(bureau / name)])
+        assert result.exit_code == 0, (command, result.output)
+    downstream = sections.section_by_code("DM-HMH-02")
+    assert downstream.outfall.code == "HZ-WS-001" and downstream.samples
+    html = client.get("/outfalls/HZ-WS-001").get_data(as_text=True)
+    assert '下游 1.2 km 的断面 <a href="/sections/DM-HMH-02">DM-HMH-02（呼玛河呼中镇下游断面）</a>' in html
+    assert '上游 0.6 km 的断面 <a href="/sections/DM-HMH-01">' in html

@@ -176,3 +176,46 @@ def test_the_section_pages_in_english_have_no_chinese_but_the_data(client, app):
     main = page_main(client.get("/sections/DM-TR-01?lang=en"))
     assert "This section: met class II in 0 of the last 1 samplings." in main
     assert "did not meet class II; over the limit: COD" in main
+
+
+def test_the_demo_has_sections_up_and_downstream_of_its_plants_judged_by_gb_3838(app, client, runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "监测断面" in result.output
+    demo = db.session.scalars(db.select(MonitoringSection)).all()
+    assert demo and all(s.is_demo and s.outfall is not None for s in demo)
+    assert {s.position for s in demo} == {"upstream", "downstream"}
+    judged = [sample for s in demo for sample in s.samples]
+    assert judged and all(sample.limit is not None and sample.limit.standard.code == "GB 3838-2002"
+                          for sample in judged)
+    downstream = next(s for s in demo if s.position == "downstream")
+    main = page_main(client.get(f"/outfalls/{downstream.outfall.code}"))
+    assert f'href="/sections/{downstream.code}"' in main and "下游 1.2 km 的断面" in main
+    assert "演示" in page_main(client.get(f"/sections/{downstream.code}"))
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0  # a second run adds nothing
+    assert len(db.session.scalars(db.select(MonitoringSection)).all()) == len(demo)
+
+
+def test_the_board_lists_many_sections_in_a_fixed_number_of_queries(client, app):
+    from helpers import counted_statements
+
+    counts = {}
+    for number in (1, 8):
+        water = make_water_body(f"测试河{number}", target_class="III")
+        for index in range(number):
+            section = MonitoringSection(code=f"DM-T{number}-{index}", name=f"断面{index}", level="district",
+                                        water_body=water)
+            db.session.add(section)
+            samples = [MonitoringSample(section=section, sampled_at=datetime(2026, 5, 1, 9, tzinfo=ZONE),
+                                        parameter="COD", value=12.0, unit="mg/L")]
+            db.session.add_all(samples)
+            standards.judge_all(samples, ZONE)
+        db.session.commit()
+        counts[number] = water.id
+    statements = {}
+    for number, water_id in counts.items():
+        db.session.remove()
+        with counted_statements() as statements[number]:
+            main = page_main(client.get(f"/rivers/{water_id}"))
+        assert main.count("在最近 1 次采样中 1 次达到 III 类") == number
+    assert len(statements[8]) == len(statements[1])
