@@ -97,7 +97,7 @@ def sections_import_confirm():
     try:
         with transaction():
             result = sections.import_sections(path, filename=path.name)
-            audit.record(current_user, "sections_imported", label=path.name, detail={
+            audit.record(current_user, "sections_imported", label=path.name[:64], detail={
                 "file": path.name, "added": [c.code for c in result.added],
                 "changed": [c.code for c in result.changed], "unchanged": result.unchanged})
     except sections.SectionsRejected as rejected:  # the registry changed since the dry run

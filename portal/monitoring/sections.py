@@ -16,7 +16,8 @@ it are fine). Columns, in any order (other spellings clerks use are accepted, se
 
 A file with any bad row is refused whole and nothing is written; each refusal names its row (as
 Excel numbers it) and column. Re-importing the same file changes nothing; a changed row updates its
-section and the report names each change. A section whose class or water changed has its samples
+section and the report names each change. A section the file no longer lists is kept (with its samples):
+removing a section is not something a missing row should do silently. A section whose class or water changed has its samples
 judged again (``standards.judge_all``), so a verdict never rests on the class it used to have.
 
 Queries: the sections of a water body, the sections near an outfall (linked ones, and others on the

@@ -62,6 +62,11 @@ def test_the_section_page_shows_its_water_class_position_and_judged_samples(clie
     assert "地表水 III 类（GB 3838-2002）" in main and "所在水体的水质目标" in main
     assert 'href="/outfalls/HZ-WS-001"' in main and "本断面位于其下游" in main
     assert "本断面在最近 10 次采样中 8 次达到 III 类。" in main
+    # Each sampling judged, latest first: the two that missed name NH3-N.
+    samplings = main.split('class="samplings"', 1)[1].split("</table>", 1)[0]
+    assert samplings.count("达到 III 类") == 10 and samplings.count("未达到 III 类") == 2
+    assert samplings.count("<td>NH3-N</td>") == 2
+    assert samplings.index("2026-10-02 10:00") < samplings.index("2026-01-05 10:00")
     assert "GB 3838-2002 III类" in main
     assert 'id="outfall-map-data"' in main  # the map point
     # The outfall page's matrix: NH3-N over twice, SS without a limit (never 达标).
