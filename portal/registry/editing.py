@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal import audit
@@ -30,9 +31,10 @@ SOURCE = "后台编辑"  # what history shows as the source of a back-office cha
 
 
 class EditRefused(Exception):
-    """The edit was refused whole; ``errors`` maps each wrong field to why."""
+    """The edit was refused whole; ``errors`` maps each wrong field to why (the ledger's cell readers' own
+    words, or a message in the visitor's language)."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, Any]):
         self.errors = errors
         super().__init__("；".join(f"{field}：{message}" for field, message in errors.items()))
 
@@ -47,7 +49,7 @@ def edit_outfall(outfall: Outfall, raw: dict[str, Any], actor, reason: str) -> l
     reason = clean_text(reason or "")
     errors: dict[str, str] = {}
     if not reason:
-        errors["reason"] = "请说明修改原因"
+        errors["reason"] = _l("请说明修改原因。")
     values = _read(raw, errors)
     _check(outfall, values, errors)
     if errors:
@@ -86,42 +88,44 @@ def _check(outfall: Outfall, values: dict[str, Any], errors: dict[str, str]) -> 
     """The rules across fields and against the registry, as the ledger importer applies them."""
     for field in REQUIRED:
         if field in values and values[field] is None and field not in errors:
-            errors[field] = "必填，不能为空"
+            errors[field] = _l("必填，不能为空")
     town = values.get("town")
     if town and not db.session.scalar(select(Town.id).where(Town.name == town)):
-        errors["town"] = f"镇“{town}”不在系统中"
+        errors["town"] = _l("镇“%(name)s”不在系统中", name=town)
     water = values.get("water_body")
     if water and not db.session.scalar(select(WaterBody.id).where(WaterBody.name == water)):
-        errors["water_body"] = f"水体“{water}”不在系统中"
+        errors["water_body"] = _l("水体“%(name)s”不在系统中", name=water)
     longitude = values.get("longitude", outfall.longitude)
     latitude = values.get("latitude", outfall.latitude)
     if (longitude is None) != (latitude is None) and "longitude" not in errors and "latitude" not in errors:
-        errors["latitude" if latitude is None else "longitude"] = "经度和纬度须同时填写"
+        errors["latitude" if latitude is None else "longitude"] = _l("经度和纬度须同时填写")
     outfall_type = values.get("outfall_type", outfall.outfall_type)
     subtype = values.get("outfall_subtype", outfall.outfall_subtype)
     if outfall_type and subtype and "outfall_subtype" not in errors:
         parent = vocab.OUTFALL_SUBTYPES.get(subtype).parent
         if parent != outfall_type:
-            errors["outfall_subtype"] = (f"类别“{vocab.OUTFALL_SUBTYPES.label(subtype)}”属于"
-                                         f"{vocab.OUTFALL_TYPES.label(parent)}，与类型“{vocab.OUTFALL_TYPES.label(outfall_type)}”不符")
+            errors["outfall_subtype"] = _l("类别“%(category)s”属于%(parent)s，与类型“%(type)s”不符",
+                                           category=vocab.OUTFALL_SUBTYPES.display(subtype),
+                                           parent=vocab.OUTFALL_TYPES.display(parent),
+                                           type=vocab.OUTFALL_TYPES.display(outfall_type))
     national = values.get("national_code")
     if national and national != outfall.national_code:
         owner = db.session.scalar(select(Outfall.code).where(Outfall.national_code == national,
                                                              Outfall.id != outfall.id))
         if owner:
-            errors["national_code"] = f"国家编码“{national}”已属于排污口 {owner}"
+            errors["national_code"] = _l("国家编码“%(code)s”已属于排污口 %(owner)s", code=national, owner=owner)
     if values.get("party_kind") and not values.get("party", outfall.responsible_party and outfall.responsible_party.name):
-        errors["party_kind"] = "填写了责任主体类型，但没有责任主体"
+        errors["party_kind"] = _l("填写了责任主体类型，但没有责任主体")
     has_plan = outfall.plan is not None
     if "measure" in values and values["measure"] is None and "measure" not in errors:
         plan_given = [f for f in PLAN_FIELDS if f != "measure" and values.get(f) is not None]
         if has_plan:
-            errors["measure"] = "该排污口已有整治方案，整治类型不能清空（如无需整治请选“保留”）"
+            errors["measure"] = _l("该排污口已有整治方案，整治类型不能清空（如无需整治请选“保留”）")
         elif plan_given:
-            errors["measure"] = "填写了整治情况，但没有选择整治类型"
+            errors["measure"] = _l("填写了整治情况，但没有选择整治类型")
     if values.get("completed_on") and values.get("status", outfall.plan.status if has_plan else None) \
             not in vocab.DONE_STATUSES and "status" not in errors:
-        errors["status"] = "填写了完成日期，整治进展须为“已完成”或“已销号”"
+        errors["status"] = _l("填写了完成日期，整治进展须为“已完成”或“已销号”")
 
 
 def _complete(outfall: Outfall, values: dict[str, Any]) -> dict[str, Any]:

@@ -129,3 +129,12 @@ def test_roles_without_edit_are_refused_and_see_no_link(client, make_account, si
     assert "/admin/outfalls/HZ-GY-001/edit" not in client.get("/admin/outfalls/HZ-GY-001").get_data(as_text=True)
     assert client.get("/admin/outfalls/HZ-GY-001/edit").status_code == 403
     assert client.post("/admin/outfalls/HZ-GY-001/edit", data=form_of(outfall, name="x")).status_code == 403
+
+
+def test_refusals_of_the_edit_read_in_english_for_an_english_visitor(client, make_account, sign_in, outfall):
+    sign_in(client, make_account("admin"))
+    page = client.post("/admin/outfalls/HZ-GY-001/edit?lang=en", data=form_of(
+        outfall, outfall_subtype="municipal_wwtp", completed_on="2026-06-01")).get_data(as_text=True)
+    assert "The category “Municipal wastewater treatment plant outfall” belongs to" in page
+    assert "A completion date is given: the status must be" in page
+    assert "2 fields need correcting; nothing was saved." in page
