@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 
 from portal import calendar, departments
+from portal.monitoring import open_data as monitoring_open_data
 from portal.public import bp
 from portal.public import progress_charts as charts
 from portal.public import progress_history
@@ -31,6 +32,7 @@ def progress():
 def open_data_page():
     """The open-data page: licence, downloads, the feed and what every published field means."""
     return render_template("public/data.html", columns=open_data.COLUMNS, last_changed=statistics.last_changed(),
+                           monitoring_columns=monitoring_open_data.COLUMNS,
                            licence_name=current_app.config["DATA_LICENCE_NAME"],
                            licence_url=current_app.config["DATA_LICENCE_URL"])
 
