@@ -168,3 +168,14 @@ def test_the_town_uploads_in_its_own_town_and_others_only_look(app, plant, make_
     sign_in(elsewhere, make_account("town", town=make_town("碧水镇")))
     assert upload_photos(elsewhere, [("c.jpg", jpeg((9, 9, 9)))]).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(OutfallPhoto)) == 1
+
+
+def test_a_refusal_reads_in_english_for_staff_who_chose_english(app, plant, admin_client):
+    admin_client.get("/language/en")
+    response = admin_client.post("/admin/outfalls/HZ-WS-001/documents", content_type="multipart/form-data",
+                                 data={"kind": "permit", "title": "", "issued_on": "",
+                                       "document": (io.BytesIO(b"<html></html>"), "permit.pdf")})
+    assert response.status_code == 422
+    text = text_of(response)
+    assert "File “permit.pdf”: The file is not a PDF document" in text
+    assert "None of the chosen files was stored" in text and "照片和文件" not in text
