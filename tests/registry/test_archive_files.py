@@ -164,6 +164,8 @@ def test_every_bad_row_is_refused_by_row_and_column_and_nothing_is_stored(app, r
     (folder / "notes.jpg").write_text("会议纪要，不是照片", encoding="utf-8")
     (folder / "page.pdf").write_bytes(b"<html><script>alert(1)</script></html>")
     (folder / "big.pdf").write_bytes(pdf(lambda w: w.add_metadata({"/Subject": "x" * 3000})))
+    (folder / "script.pdf").write_bytes(pdf(with_javascript))
+    (folder / "locked.pdf").write_bytes(pdf(lambda w: w.encrypt("secret", algorithm="AES-128")))
     write_manifest(folder, [
         "HZ-WS-001,hz-ws-001-signboard.jpg,标识牌,好的一行,2026-09-15",  # row 2: fine
         "HZ-XX-999,hz-ws-001-signboard.jpg,标识牌,,",  # 3: unknown outfall
@@ -176,6 +178,8 @@ def test_every_bad_row_is_refused_by_row_and_column_and_nothing_is_stored(app, r
         "HZ-WS-001,hz-gy-001-after.jpg,合影,,",  # 10: an unknown kind
         "HZ-WS-001,big.pdf,监测报告,,",  # 11: too big
         "HZ-WS-001,hz-gy-001-after.jpg,整治后,,2026年13月1日",  # 12: no such date
+        "HZ-WS-001,script.pdf,监测报告,,",  # 13: a PDF that runs a script
+        "HZ-WS-001,locked.pdf,设置审批文件,,",  # 14: an encrypted PDF
     ])
     result = runner.invoke(args=["import-photos", str(folder)])
     assert result.exit_code == 1
@@ -191,6 +195,8 @@ def test_every_bad_row_is_refused_by_row_and_column_and_nothing_is_stored(app, r
     assert "第 10 行「类型」：无法识别的类型“合影”" in report
     assert "第 11 行「文件名」：“big.pdf”：文件过大（3.4 KB），每份文件最多 2 KB" in report
     assert "第 12 行「拍摄日期/文件日期」：“2026年13月1日”不是存在的日期" in report
+    assert "第 13 行「文件名」：“script.pdf”：PDF 文件含有脚本" in report
+    assert "第 14 行「文件名」：“locked.pdf”：PDF 文件已加密" in report
     assert "第 2 行" not in report
     assert db.session.scalar(select(func.count()).select_from(OutfallPhoto)) == 0
     assert stored_files(app) == []
