@@ -123,6 +123,17 @@ class RegistryLookup:
         return self.parties[key]
 
 
+def _link_leader(outfall: Outfall, name: str | None, lookup: RegistryLookup) -> None:
+    """Point 包保领导 at the chief's record the text names (none when it names nobody on record)."""
+    from portal.registry.chiefs import LeaderIndex  # chiefs imports the ledger's readers
+
+    if getattr(lookup, "leaders", None) is None:
+        lookup.leaders = LeaderIndex()  # once per import or edit, not once per row
+    chief, _problem = lookup.leaders.resolve(name, outfall.town.id if outfall.town else None,
+                                             outfall.water_body.id if outfall.water_body else None)
+    outfall.supervising_chief = chief
+
+
 _OUTFALL_FIELDS = ("code", "national_code", "name", "longitude", "latitude", "outfall_type", "outfall_subtype",
                    "party_telephone", "party_basis", "party_basis_note", "discharge_mode", "approval_status", "found_on", "stage",
                    "supervising_leader", "note")
@@ -147,6 +158,8 @@ def apply_ledger_values(outfall: Outfall, values: dict[str, Any], lookup: Regist
         outfall.water_body = lookup.water_body(values["water_body"])
     if "party" in values:
         outfall.responsible_party = lookup.party(values["party"], values["party_kind"])
+    if "supervising_leader" in values:
+        _link_leader(outfall, values["supervising_leader"], lookup)
     if any(values.get(field) is not None for field in _PLAN_FIELDS) and outfall.plan is None:
         outfall.plans.append(RectificationPlan())
     if outfall.plan is not None:

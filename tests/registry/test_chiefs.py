@@ -321,3 +321,26 @@ def test_once_chiefs_are_on_record_a_leader_not_among_them_refuses_the_row(place
     assert runner.invoke(args=["import-ledger", str(fixed)]).exit_code == 0
     db.session.rollback()
     assert db.session.scalar(select(Outfall)).supervising_chief.name == "李明"
+
+
+def test_editing_an_outfalls_leader_points_it_at_the_named_chiefs_record(places, tmp_path):
+    from portal.models import Account
+    from portal.registry.editing import edit_outfall
+
+    import_committed(EXAMPLES / "chiefs.csv")
+    huma = db.session.scalar(select(WaterBody).where(WaterBody.name == "呼玛河"))
+    outfall = make_outfall("HZ-WS-001", water_body=huma, town=make_town("呼中镇"), supervising_leader="李明")
+    commit_and_forget()
+    with transaction():
+        chiefs.link_outfalls()
+
+    with transaction():
+        outfall = db.session.scalar(select(Outfall))
+        clerk = Account(username="clerk", role="admin", display_name="测试", password_hash="x", session_version=1,
+                        failed_logins=0, active=True, totp_enabled=False)
+        db.session.add(clerk)
+        changes = edit_outfall(outfall, {"supervising_leader": "王建国"}, clerk, "包保领导调整")
+
+    assert [field for field, _old, _new in changes] == ["supervising_leader"]
+    db.session.rollback()
+    assert db.session.scalar(select(Outfall)).supervising_chief.name == "王建国"

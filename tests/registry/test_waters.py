@@ -189,3 +189,13 @@ def test_a_file_that_is_not_geojson_is_refused(app, runner, tmp_path):
     result = runner.invoke(args=["import-waters", str(path)])
 
     assert result.exit_code == 1 and "不是有效的 JSON" in result.output
+
+
+def test_the_bureaus_approximate_towns_import_with_their_mark(app, runner):
+    document = json.loads((EXAMPLES / "towns.geojson").read_text("utf-8"))
+    assert all(f["properties"]["approximate"] is True for f in document["features"])
+
+    result = runner.invoke(args=["import-areas", str(EXAMPLES / "towns.geojson")])
+
+    assert result.exit_code == 0, result.output
+    assert "新增 4 个" in result.output
