@@ -11,7 +11,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal import audit
+from portal import access, audit
 from portal.extensions import db
 from portal.models import Outfall, Town, WaterBody
 from portal.registry import history
@@ -43,8 +43,10 @@ def edit_outfall(outfall: Outfall, raw: dict[str, Any], actor, reason: str) -> l
     """Change the outfall's ledger fields to ``raw`` (field → text as typed; blank clears a field).
 
     Fields absent from ``raw`` are kept. Returns the changes (field, old, new); each becomes a history
-    entry with ``actor`` and ``reason``, and the edit one audit entry. Raises ``EditRefused``
-    (nothing changed) when any field is wrong. Only flushes: the caller's ``transaction()`` commits.
+    entry with ``actor`` and ``reason``, and the edit one audit entry. Raises ``EditRefused`` when any
+    field is wrong (nothing changed), or when the edit would take the outfall out of the editor's own
+    scope (changed in the session: the caller's transaction rolls it back). Only flushes: the caller's
+    ``transaction()`` commits.
     """
     reason = clean_text(reason or "")
     errors: dict[str, str] = {}
@@ -60,6 +62,11 @@ def edit_outfall(outfall: Outfall, raw: dict[str, Any], actor, reason: str) -> l
     if not changes:
         return []
     apply_ledger_values(outfall, desired, RegistryLookup(db.session))
+    db.session.flush()
+    if not access.can(actor, "edit", outfall):
+        # Moved out of the editor's own town: that is the bureau's decision. The caller's transaction
+        # rolls the change back.
+        raise EditRefused({"town": _l("改到其他镇后您将无权管理该排污口；如需更改所在镇，请联系区生态环境局。")})
     history.record_changes(outfall, changes, SOURCE, actor=actor, reason=reason)
     audit.record(actor, "outfall_edited", outfall, reason=reason, label=outfall.code,
                  detail={"fields": [field for field, _, _ in changes]})

@@ -138,3 +138,19 @@ def test_refusals_of_the_edit_read_in_english_for_an_english_visitor(client, mak
     assert "The category “Municipal wastewater treatment plant outfall” belongs to" in page
     assert "A completion date is given: the status must be" in page
     assert "2 fields need correcting; nothing was saved." in page
+
+
+def test_a_town_officer_cannot_move_an_outfall_out_of_their_town(client, make_account, sign_in, outfall):
+    sign_in(client, make_account("town", town=make_town("呼中镇")))
+    response = client.post("/admin/outfalls/HZ-GY-001/edit", data=form_of(outfall, town="碧水镇", name="新名"))
+    assert response.status_code == 422 and "请联系区生态环境局" in response.get_data(as_text=True)
+    db.session.expire_all()
+    record = db.session.scalar(select(Outfall).where(Outfall.code == "HZ-GY-001"))
+    assert (record.town.name, record.name) == ("呼中镇", "呼中镇林产品加工厂排污口") and events(record.id) == []
+
+
+def test_the_bureau_moves_an_outfall_to_another_town(client, make_account, sign_in, outfall):
+    sign_in(client, make_account("admin"))
+    assert client.post("/admin/outfalls/HZ-GY-001/edit", data=form_of(outfall, town="碧水镇")).status_code == 302
+    db.session.expire_all()
+    assert [(e.field, e.old_value, e.new_value) for e in events(outfall.id)] == [("town", "呼中镇", "碧水镇")]
