@@ -32,6 +32,7 @@ from portal.extensions import db
 from portal.models import Account, Outfall, OutfallDocument, OutfallPhoto
 from portal.refusal import Refused
 from portal.registry import vocabulary
+from portal.registry.ledger_import import RowError  # the importers' one shape of a row's refusal
 
 PDF_CONTENT_TYPE = "application/pdf"
 PDF_SUFFIX = ".pdf"
@@ -392,8 +393,11 @@ class _ManifestRow:
     kind: str
     title: str | None
     day: date | None
-    data: bytes | None = None  # a document's bytes
-    cleaned: photos.CleanPhoto | None = None  # a photo, cleaned
+    # The file, and the SHA-256 of what would be stored (the cleaned image of a photo, a PDF's bytes).
+    # Bytes are not kept between the check and the writing: a folder of hundreds of 20 MB PDFs must
+    # not sit in memory at once.
+    path: object = None
+    sha256: str = ""
 
 
 @dataclass
@@ -427,8 +431,6 @@ def import_manifest(folder, dry_run: bool = False, actor: Account | str = audit.
     """
     from pathlib import Path
 
-    from portal.registry.ledger_import import RowError
-
     folder = Path(folder)
     name = folder.name or str(folder)
     if not folder.is_dir():
@@ -442,7 +444,7 @@ def import_manifest(folder, dry_run: bool = False, actor: Account | str = audit.
         if not any(values.values()):
             continue
         row_errors: list[RowError] = []
-        row = _check_row(number, values, root, outfalls, row_errors, RowError)
+        row = _check_row(number, values, root, outfalls, row_errors)
         if row_errors:
             errors += row_errors
         elif row is not None:
@@ -456,19 +458,12 @@ def import_manifest(folder, dry_run: bool = False, actor: Account | str = audit.
     zone = _zone()
     seen: set[tuple[int, bool, str]] = set()
     for row in rows:
-        sha256 = row.cleaned.sha256 if row.cleaned else hashlib.sha256(row.data).hexdigest()
         if dry_run:
-            known = (existing_document if row.is_document else existing_photo)(row.outfall, sha256)
-            fresh = known is None and (row.outfall.id, row.is_document, sha256) not in seen
-            seen.add((row.outfall.id, row.is_document, sha256))
-        elif row.is_document:
-            fresh = add_document(row.outfall, row.data, row.filename, row.kind, row.title, row.day, actor,
-                                 source, checked=True).new
+            known = (existing_document if row.is_document else existing_photo)(row.outfall, row.sha256)
+            fresh = known is None and (row.outfall.id, row.is_document, row.sha256) not in seen
+            seen.add((row.outfall.id, row.is_document, row.sha256))
         else:
-            # A day without a time: noon, so that the day reads the same in any zone near the district's.
-            taken_at = datetime(row.day.year, row.day.month, row.day.day, 12, tzinfo=zone) if row.day else None
-            fresh = add_photo(row.outfall, None, row.filename, row.kind, row.title, taken_at, actor, source,
-                              cleaned=row.cleaned).new
+            fresh = _write_row(row, name, actor, source, zone)
         if not fresh:
             result.unchanged += 1
         elif row.is_document:
@@ -476,6 +471,23 @@ def import_manifest(folder, dry_run: bool = False, actor: Account | str = audit.
         else:
             result.photos_added += 1
     return result
+
+
+def _write_row(row: _ManifestRow, folder: str, actor, source: str | None, zone) -> bool:
+    """Store one checked row's file (checked again as it is read: it may have changed since); whether
+    it was new. A file that no longer passes refuses the whole folder, which the rollback undoes."""
+    try:
+        data = row.path.read_bytes()
+        if row.is_document:
+            return add_document(row.outfall, data, row.filename, row.kind, row.title, row.day, actor, source).new
+        # A day without a time: noon, so that the day reads the same in any zone near the district's.
+        taken_at = datetime(row.day.year, row.day.month, row.day.day, 12, tzinfo=zone) if row.day else None
+        return add_photo(row.outfall, data, row.filename, row.kind, row.title, taken_at, actor, source).new
+    except FileRefused as refused:
+        message = f"“{row.filename}”：{refused}（文件在检查后被改动）"
+    except OSError as error:
+        message = f"无法读取文件“{row.filename}”：{error.strerror or type(error).__name__}（文件在检查后被改动）"
+    raise ManifestRejected(folder, [RowError(row.number, MANIFEST_COLUMNS["filename"], message)])
 
 
 def _zone():
@@ -566,7 +578,7 @@ def _cell(cells: list, column: int):
     return clean_text(value)
 
 
-def _check_row(number: int, values: dict, root, outfalls: dict, errors: list, RowError) -> _ManifestRow | None:
+def _check_row(number: int, values: dict, root, outfalls: dict, errors: list) -> _ManifestRow | None:
     """One row read, its outfall found, its file read and checked; problems appended to ``errors``."""
     from portal.registry import queries
     from portal.registry.ledger_format import CellError, read_code, read_date
@@ -632,13 +644,13 @@ def _check_row(number: int, values: dict, root, outfalls: dict, errors: list, Ro
     else:
         is_document = is_pdf(data)
     kind = as_document if is_document else as_photo
-    row = _ManifestRow(number, outfall, filename, is_document, kind or "other", title, day)
+    row = _ManifestRow(number, outfall, filename, is_document, kind or "other", title, day, path)
     try:
         if is_document:
             check_pdf(data)
-            row.data = data
+            row.sha256 = hashlib.sha256(data).hexdigest()
         else:
-            row.cleaned = clean_photo(data)
+            row.sha256 = clean_photo(data).sha256
     except FileRefused as refused:
         refuse("filename", f"“{filename}”：{refused}")
         return None
