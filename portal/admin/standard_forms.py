@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, Form, FormField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal import i18n
 from portal.admin.forms import no_control_characters
 from portal.monitoring.operations import UNLIMITED_PARAMETERS, LimitRow
 from portal.monitoring.parameters import PARAMETERS
@@ -37,7 +38,8 @@ def a_number(_form, field):
 
 def parameter_choices():
     """The parameters a limit may name (not water temperature or flow, which qualify others)."""
-    return [("", _l("（不填）"))] + [(p.code, f"{p.code} {p.label}" if p.label != p.code else p.code)
+    english = i18n.is_english()  # the Chinese names only on Chinese pages
+    return [("", _l("（不填）"))] + [(p.code, p.code if english or p.label == p.code else f"{p.code} {p.label}")
                                     for p in PARAMETERS if p.code not in UNLIMITED_PARAMETERS]
 
 

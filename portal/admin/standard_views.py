@@ -64,7 +64,7 @@ def standards():
     return render_template("admin/standards/list.html", standards=operations.every_standard(),
                            permits=operations.every_permit(), standard_label=outfall_record.standard_label,
                            bounds_text=outfall_record.bounds_text, condition_text=outfall_record.condition_text,
-                           delete_form=ReasonForm())
+                           parameter_heading=outfall_record.parameter_heading)
 
 
 @requires("manage_standards")
@@ -148,7 +148,8 @@ def standard_panel(outfall, form: OutfallStandardForm | None = None) -> dict:
     form.fill_choices(operations.effluent_standards(), outfall_record.standard_label)
     return {"basis": basis, "form": form, "delete_form": ReasonForm(formdata=None),
             "standard_label": outfall_record.standard_label, "bounds_text": outfall_record.bounds_text,
-            "condition_text": outfall_record.condition_text, "parameter_name": outfall_record.parameter_name}
+            "condition_text": outfall_record.condition_text, "parameter_name": outfall_record.parameter_name,
+            "parameter_heading": outfall_record.parameter_heading}
 
 
 def archive_context() -> dict:

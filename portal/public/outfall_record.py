@@ -208,10 +208,30 @@ def standard_label(standard: DischargeStandard | None) -> str:
     return " ".join(part for part in (standard.code, grade_label(standard.grade)) if part)
 
 
+# Parameters whose code is a Chinese word, as English pages name them.
+_ENGLISH_NAMES = {"粪大肠菌群": "Fecal coliforms", standards.WATER_TEMPERATURE: "Water temperature",
+                  standards.FLOW: "Flow"}
+# Units written in Chinese, as English pages write them.
+_ENGLISH_UNITS = {"个/L": "per L"}
+
+
 def parameter_name(code: str) -> str:
-    """A parameter as readers know it: 氨氮 in Chinese, its code (NH3-N) in English."""
+    """A parameter as readers know it in a sentence: 氨氮 in Chinese, its code (NH3-N) in English."""
+    if i18n.is_english():
+        return _ENGLISH_NAMES.get(code, code)
     parameter = BY_CODE.get(code)
-    return code if parameter is None or i18n.is_english() else parameter.label
+    return code if parameter is None else parameter.label
+
+
+def parameter_heading(code: str) -> str:
+    """A parameter as a table names it: 化学需氧量（COD） in Chinese, COD in English."""
+    name = parameter_name(code)
+    return name if name == code or i18n.is_english() else _("%(name)s（%(code)s）", name=name, code=code)
+
+
+def unit_text(unit: str) -> str:
+    """A unit in the visitor's language (个/L reads "per L" in English)."""
+    return _ENGLISH_UNITS.get(unit, unit) if i18n.is_english() else unit
 
 
 def condition_text(condition: str) -> str:
@@ -231,7 +251,15 @@ def bounds_text(limit: StandardLimit) -> str:
         text = f"≤ {number(limit.maximum)}"
     else:
         text = f"≥ {number(limit.minimum)}"
-    return f"{text} {limit.unit}" if limit.unit else text
+    return f"{text} {unit_text(limit.unit)}" if limit.unit else text
+
+
+def _value_text(limit: StandardLimit) -> str:
+    """A limit as a sentence states it: "8 mg/L" for a maximum, the bounds otherwise."""
+    if limit.maximum is not None and limit.minimum is None:
+        number = charts.number(limit.maximum)
+        return f"{number} {unit_text(limit.unit)}" if limit.unit else number
+    return bounds_text(limit)
 
 
 def _conditional_notes(standard: DischargeStandard | None) -> list[str]:
@@ -244,9 +272,9 @@ def _conditional_notes(standard: DischargeStandard | None) -> list[str]:
             continue
         plain = next((l for l in standard.limits if l.parameter == limit.parameter and not l.condition), None)
         sentence = _("%(condition)s 时%(parameter)s限值为 %(limit)s", condition=condition_text(limit.condition),
-                     parameter=parameter_name(limit.parameter), limit=bounds_text(limit))
+                     parameter=parameter_name(limit.parameter), limit=_value_text(limit))
         if plain is not None:
-            sentence += _("；采样时未测水温的，按 %(limit)s 评价", limit=bounds_text(plain))
+            sentence += _("；采样时未测水温的，按 %(limit)s 评价", limit=_value_text(plain))
         notes.append(sentence)
     return notes
 

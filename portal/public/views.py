@@ -51,7 +51,8 @@ def outfall_detail(code: str):
         documents=archive_files.documents_of(outfall), file_size=archive_files.file_size,
         # 监测依据: which standard or permit judges the effluent now, and why.
         basis=outfall_record.monitoring_basis(outfall, today), standard_label=outfall_record.standard_label,
-        parameter_name=outfall_record.parameter_name, condition_text=outfall_record.condition_text,
+        parameter_name=outfall_record.parameter_name, parameter_heading=outfall_record.parameter_heading,
+        condition_text=outfall_record.condition_text,
         bounds_text=outfall_record.bounds_text,
     )
 

@@ -143,8 +143,8 @@ def test_a_non_detect_is_never_over_and_within_only_when_its_detection_limit_is(
                        sample(outfall, "NH3-N", None, detection_limit=20.0, at=SAMPLED + timedelta(days=1)))
     assert low.limit.maximum == 15 and high.limit.maximum == 15
     assert monitoring.verdict(low) == monitoring.WITHIN
-    # A detection limit above the limit says nothing about compliance: unknown, never 超标.
-    assert high.exceeds_limit is None and monitoring.verdict(high) == monitoring.NO_LIMIT
+    # A detection limit above the limit says nothing about compliance: 无法判定, never 超标.
+    assert high.exceeds_limit is None and monitoring.verdict(high) == monitoring.UNDETERMINED
 
 
 # --- a standard the bureau adds -------------------------------------------------------------------
@@ -184,8 +184,8 @@ def _page(client, code, english=False):
 @pytest.mark.parametrize("build,chinese,english", [
     (lambda: industrial(), "工业排污口，受纳水体测试河III目标为 III 类：执行 GB 8978-1996 一级",
      "Industrial outfall; the receiving water 测试河III has target class III: GB 8978-1996 Grade 1 applies"),
-    (lambda: treatment_plant(), "城镇污水处理厂：执行 GB 18918-2002 一级A；水温 ≤ 12 ℃ 时氨氮限值为 ≤ 8 mg/L；采样时未测水温的，按 ≤ 5 mg/L 评价",
-     "Municipal treatment plant: GB 18918-2002 Grade 1A applies; at water temperature ≤ 12 °C the NH3-N limit is ≤ 8 mg/L"),
+    (lambda: treatment_plant(), "城镇污水处理厂：执行 GB 18918-2002 一级A；水温 ≤ 12 ℃ 时氨氮限值为 8 mg/L；采样时未测水温的，按 5 mg/L 评价",
+     "Municipal treatment plant: GB 18918-2002 Grade 1A applies; at water temperature ≤ 12 °C the NH3-N limit is 8 mg/L"),
     (lambda: make_outfall("HW-NC-001", outfall_type="other", outfall_subtype="rural_treatment"),
      "农村污水处理设施：黑龙江省的排放标准尚未录入，暂无限值",
      "Rural sewage facility: Heilongjiang’s discharge standard has not been entered yet, so no limit applies"),
@@ -224,3 +224,14 @@ def test_a_result_without_a_limit_reads_no_applicable_limit_never_compliant(clie
     assert "本排污口的监测结果均显示为“无适用限值”，不表示达标" in _page(client, "HY-YS-001")
     html = client.get("/outfalls/HY-YS-001").get_data(as_text=True)
     assert 'data-verdict="no_limit"' in html and 'data-verdict="within"' not in html
+
+
+def test_the_basis_block_in_english_has_no_chinese_but_the_standards_own_titles(client):
+    from test_translations import CJK_RUN, MARKED_CHINESE
+
+    treatment_plant()
+    commit_and_forget()
+    html = client.get("/outfalls/HZ-WS-001", query_string={"lang": "en"}).get_data(as_text=True)
+    block = html[html.index('<div class="monitoring-basis"'):html.index("</div>", html.index("basis-limits-caption"))]
+    assert "Fecal coliforms (Fecal coliforms)" not in block and "Fecal coliforms" in block and "per L" in block
+    assert not CJK_RUN.findall(MARKED_CHINESE.sub("", block))
