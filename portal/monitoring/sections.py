@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -565,21 +565,26 @@ class NearbySection:
 
 
 def sections_near_outfall(outfall: Outfall, within_km: float = NEARBY_KM) -> list[NearbySection]:
-    """The sections linked to the outfall, then other sections of its water within ``within_km``."""
+    """The sections linked to the outfall, then other sections of its water within ``within_km``.
+
+    One query for both (and none for samples when there is no section), since every outfall page asks.
+    """
     def distance(section):
         if None in (outfall.latitude, outfall.longitude, section.latitude, section.longitude):
             return None
         return distance_km(outfall.latitude, outfall.longitude, section.latitude, section.longitude)
 
-    found = [NearbySection(s, distance(s), s.position, True) for s in outfall.sections]
+    where = MonitoringSection.outfall_id == outfall.id
     if outfall.water_body_id is not None:
-        linked = {s.id for s in outfall.sections}
-        for section in sections_of_water(outfall.water_body):
-            if section.id in linked:
-                continue
-            away = distance(section)
-            if away is not None and away <= within_km:
-                found.append(NearbySection(section, away, None, False))
+        where = or_(where, MonitoringSection.water_body_id == outfall.water_body_id)
+    found = []
+    for section in db.session.scalars(select(MonitoringSection).where(where).order_by(MonitoringSection.code)
+                                      .options(*_with_samples())):
+        away = distance(section)
+        if section.outfall_id == outfall.id:
+            found.append(NearbySection(section, away, section.position, True))
+        elif away is not None and away <= within_km:
+            found.append(NearbySection(section, away, None, False))
     return sorted(found, key=lambda n: (not n.linked, n.distance_km if n.distance_km is not None else math.inf,
                                         n.section.code))
 

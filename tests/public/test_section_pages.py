@@ -224,3 +224,15 @@ def test_the_board_lists_many_sections_in_a_fixed_number_of_queries(client, app)
             main = page_main(client.get(f"/rivers/{water_id}"))
         assert main.count("在最近 1 次采样中 1 次达到 III 类") == number
     assert len(statements[8]) == len(statements[1])
+
+
+def test_a_hostile_section_name_is_shown_as_text(client, river):
+    section = db.session.scalar(db.select(MonitoringSection).where(MonitoringSection.code == "DM-HMH-02"))
+    section.name = '<script>alert("断面")</script>'
+    db.session.commit()
+    for path in ("/outfalls/HZ-WS-001", "/sections/DM-HMH-02", f"/rivers/{river['huma'].id}", "/sections"):
+        html = client.get(path).get_data(as_text=True)
+        assert '<script>alert("断面")' not in html, path
+        assert "&lt;script&gt;alert(" in html, path
+    features = client.get("/api/v1/sections.geojson").get_json()["features"]
+    assert any(f["properties"]["name"] == '<script>alert("断面")</script>' for f in features)  # data, as it is
