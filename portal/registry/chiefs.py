@@ -5,8 +5,10 @@ ledger's reader copes with Excel's and WPS's encodings and refuses zip bombs). C
 order and under the spellings clerks use (see ``HEADERS``):
 
 - 编号 (the bureau's code for the chief: optional, matched first), 姓名 (required), 职务,
-  级别 (省级/市级/区级（县级）/镇级（乡级）/村级, also written 区级河长 …, required);
-- 河湖 (a water body by name or code) and/or 镇 (a town): at least one;
+  级别 (省级/市级/区级（县级）/镇级（乡级）/村级, also written 区级河长 …; a file without the column
+  takes the level from the office: 区长 → 区级, 镇长 → 镇级, 村/社区 → 村级);
+- 河湖 (a water body by name or code, a stretch such as 呼玛河呼中镇段, or several: 呼玛河、碧水河) and/or
+  镇 (a town): at least one;
 - 职责, 监督电话 or 联系电话, 电话是否公开 (是/否: only a line marked 是 is ever shown in public —
   an office's number; a person's own number never is), 任职日期.
 
@@ -190,7 +192,14 @@ def import_chiefs(path: Path, dry_run: bool = False) -> ChiefsSummary:
     if errors:
         raise ChiefsRejected(filename, sorted(errors, key=lambda e: e.row))
     summary = ChiefsSummary(filename, len(rows), unknown_headers=unknown, changed_on=calendar.today())
-    _apply(rows, summary, dry_run, source=filename[:SOURCE_MAX])
+    on_record = db.session.scalars(select(RiverChief).order_by(RiverChief.id)).all()
+    matched, conflicts = _match(rows, on_record)
+    if conflicts:
+        raise ChiefsRejected(filename, [RowError(row.number, headers.get("code", COLUMN_NAMES["code"]), (
+            f"编号“{row.values['code']}”已属于数据库中的河长 {holder.name}"
+            f"（{holder.water_body.name if holder.water_body else holder.town.name if holder.town else '未在公示牌上'}），"
+            "与本行的姓名和河湖都不同；如这一列只是序号，请把列名改为“序号”")) for row, holder in conflicts])
+    _apply(rows, matched, on_record, summary, dry_run, source=filename[:SOURCE_MAX])
     if not dry_run:
         db.session.flush()
         summary.outfalls_linked = link_outfalls()
@@ -225,7 +234,8 @@ def _read(path: Path, filename: str):
         raise ChiefsRejected(filename, problem=f"找不到表头：前 {HEADER_SEARCH_ROWS} 行中没有一行同时含有“姓名”"
                                                "（或“河长姓名”）和“河湖”“镇”“级别”等列名")
     header_at, columns, headers, unknown, rows = found
-    missing = [COLUMN_NAMES[f] for f in ("name", "level") if f not in columns]
+    # Without a 级别 column the level follows the office (区长 → 区级); with one, every row needs it.
+    missing = [COLUMN_NAMES[f] for f in ("name",) if f not in columns]
     if "water" not in columns and "town" not in columns:
         missing.append("河湖（或镇）")
     if missing:
@@ -317,6 +327,32 @@ class _Places:
         self.water_codes = {_key(w.code).casefold(): w for w in waters if w.code}
         self.towns = {_key(t.name): t for t in db.session.scalars(select(Town))}
 
+    def water(self, text: str) -> WaterBody | None:
+        """The water a cell names: its name, its code, or a stretch of it (呼玛河呼中镇段, 呼玛河（区内段）)."""
+        key = _key(text)
+        found = self.waters.get(key) or self.water_codes.get(key.casefold())
+        if found is None:
+            bare = re.sub(r"[（(][^）)]*[）)]", "", key)
+            found = self.waters.get(bare)
+        if found is None:
+            starts = [name for name in self.waters if key.startswith(name)]
+            found = self.waters[max(starts, key=len)] if starts else None
+        return found
+
+    def water_names(self) -> list[str]:
+        """The names of the waters on record."""
+        return [w.name for w in self.waters.values()]
+
+    def town(self, text: str) -> Town | None:
+        """The town a cell names: 呼中镇, 呼中镇人民政府, or 呼中 for 呼中镇."""
+        key = _key(text).removesuffix("人民政府").removesuffix("政府")
+        return self.towns.get(key) or self.towns.get(key + "镇") or self.towns.get(key + "乡")
+
+    def town_in(self, text: str) -> Town | None:
+        """The town whose name a stretch's name contains (呼玛河呼中镇段 → 呼中镇), if exactly one."""
+        inside = [town for name, town in self.towns.items() if name in _key(text)]
+        return inside[0] if len(inside) == 1 else None
+
 
 def _closest(name: str, known) -> str:
     """A hint naming the known names most like ``name``, or the known names when few."""
@@ -346,8 +382,8 @@ def _check_rows(columns, headers, grid) -> tuple[list[_Row], list[RowError]]:
             row_errors.append(RowError(number, headers.get(field_name, COLUMN_NAMES[field_name]), message))
 
         values: dict = {}
-        for f, reader in (("name", read_text(NAME_MAX)), ("title", read_text(TITLE_MAX)),
-                          ("duties", read_text(DUTIES_MAX)), ("telephone", read_telephone),
+        for f, reader in (("name", _read_name), ("title", read_text(TITLE_MAX)),
+                          ("duties", read_text(DUTIES_MAX)), ("telephone", _read_telephone),
                           ("appointed_on", read_date)):
             if f not in columns:
                 continue
@@ -371,33 +407,70 @@ def _check_rows(columns, headers, grid) -> tuple[list[_Row], list[RowError]]:
                 values["code"] = code
             except CellError as error:
                 fail("code", str(error))
-        _read_level(present, values, fail)
-        water, town = _read_places(present, columns, places, fail)
+        if "level" in columns:
+            _read_level(present, values, fail)
+        else:
+            values["level"] = _inferred_level(values.get("title"), present)
+            values["level_rank"] = RANKS[values["level"]]
+        found_waters, town = _read_places(present, columns, places, fail)
         _read_public(present, columns, values, fail)
         if values.get("code"):
             folded_code = values["code"].casefold()
             if folded_code in first_of_code:
                 fail("code", f"编号“{values['code']}”与第 {first_of_code[folded_code]} 行重复")
             first_of_code.setdefault(folded_code, number)
-        if values.get("name") and (water or town):
-            identity = (_key(values["name"]), water.id if water else None, town.id if town else None)
-            if identity in first_of_chief:
-                fail("name", f"{values['name']} 在同一河湖、镇下与第 {first_of_chief[identity]} 行重复")
-            first_of_chief.setdefault(identity, number)
+        if len(found_waters) > 1 and values.get("code"):
+            fail("code", "一行写了多条河湖，但编号只能属于一条河湖的河长记录：请分行填写，或留空编号")
+        for water in found_waters or [None]:
+            if values.get("name") and (water or town):
+                identity = (_key(values["name"]), water.id if water else None, town.id if town else None)
+                if identity in first_of_chief:
+                    fail("name", f"{values['name']} 在同一河湖、镇下与第 {first_of_chief[identity]} 行重复")
+                first_of_chief.setdefault(identity, number)
         if row_errors:
             errors += row_errors
-        else:
-            values["water_body_id"] = water.id if water else None
-            values["town_id"] = town.id if town else None
-            rows.append(_Row(number, values, water, town))
+            continue
+        # A chief of several rivers written on one row (呼玛河、碧水河) is a record on each board.
+        for water in found_waters or [None]:
+            row_values = dict(values, water_body_id=water.id if water else None, town_id=town.id if town else None)
+            rows.append(_Row(number, row_values, water, town))
     return rows, errors
+
+
+def _read_name(value: Any) -> str:
+    """A person's name; the spaces clerks pad two-character names with (王  明) are not part of it."""
+    name = read_text(NAME_MAX)(value)
+    if re.fullmatch(r"[\u4e00-\u9fff·•\s]+", name):
+        name = re.sub(r"\s+", "", name)
+    return name
+
+
+def _read_telephone(value: Any) -> str:
+    """A telephone as clerks annotate it: 0457-3322101（办）, 办公电话：0457-3322101, 手机 13904571234."""
+    text = unicodedata.normalize("NFKC", clean_text(value))
+    text = re.sub(r"[(][^0-9()]*[)]", "", text)  # (办), (办公室), (手机)
+    text = re.sub(r"(办公室?电话|办公|电话|手机号?码?|座机|固话|监督电话|联系电话)\s*[:：]?", "", text).strip()
+    try:
+        return read_telephone(text or value)
+    except CellError:
+        return read_telephone(value)  # refused in the clerk's own words, not the cleaned ones
+
+
+def _inferred_level(title: str | None, present: dict) -> str:
+    """The level of a file without a 级别 column: from the office (区长 → 区级, 镇长 → 镇级), else from the town."""
+    text = title or ""
+    for marks, level in ((("村", "社区", "嘎查"), "village"), (("镇", "乡", "街道"), "town"),
+                         (("区", "县", "旗"), "district"), (("市", "地委", "行署"), "city"), (("省",), "province")):
+        if any(mark in text for mark in marks):
+            return level
+    return "town" if "town" in present else "district"
 
 
 def level_for(text: str) -> str | None:
     """A chief level written as 区级, 区级河长, 县级河湖长, 镇, 乡级, 村（社区）级 …, or None."""
     spelled = unicodedata.normalize("NFKC", clean_text(text)).replace(" ", "")
     spelled = re.sub(r"(副?总?河湖长|副?总?河长|副?总?湖长)$", "", spelled)
-    spelled = re.sub(r"[（(]社区[）)]", "", spelled)
+    spelled = re.sub(r"[（(][^）)]*[）)]", "", spelled)  # 县（区）级, 乡（镇）级, 村（社区）级
     for candidate in (spelled, spelled + "级", spelled.removesuffix("级")):
         term = vocab.CHIEF_LEVELS.lookup(candidate)
         if term:
@@ -420,24 +493,36 @@ def _read_level(present, values, fail) -> None:
     values["level"], values["level_rank"] = level, RANKS[level]
 
 
-def _read_places(present, columns, places: _Places, fail) -> tuple[WaterBody | None, Town | None]:
-    """The water (by name or code) and the town a row names; at least one is required."""
-    water = town = None
+def _read_places(present, columns, places: _Places, fail) -> tuple[list[WaterBody], Town | None]:
+    """The waters (by name or code; several separated by 、) and the town a row names; at least one.
+
+    A stretch written with its river (呼玛河呼中镇段) names the river, and the town when no 镇 is given.
+    """
+    found: list[WaterBody] = []
+    town = None
+    stretch_town = None
     if "water" in present:
-        text = clean_text(present["water"])
-        water = places.waters.get(_key(text)) or places.water_codes.get(_key(text).casefold())
-        if water is None:
-            fail("water", f"找不到名称或编码为“{text}”的河湖{_closest(text, [w.name for w in places.waters.values()])}"
-                          "（请先用 import-waters 导入水体，或核对名称）")
+        for text in [part for part in re.split(r"[、，,;；/]+", clean_text(present["water"])) if part.strip()]:
+            text = text.strip()
+            water = places.water(text)
+            if water is None:
+                fail("water", f"找不到名称或编码为“{text}”的河湖{_closest(text, places.water_names())}"
+                              "（请先用 import-waters 导入水体，或核对名称）")
+            elif water not in found:
+                found.append(water)
+                if _key(text) != _key(water.name) and (water.code is None or _key(text).casefold() != _key(water.code).casefold()):
+                    stretch_town = stretch_town or places.town_in(text)
     if "town" in present:
         text = clean_text(present["town"])
-        town = places.towns.get(_key(text))
+        town = places.town(text)
         if town is None:
             fail("town", f"找不到名为“{text}”的镇{_closest(text, [t.name for t in places.towns.values()])}")
+    else:
+        town = stretch_town
     if "water" not in present and "town" not in present:
         which = "water" if "water" in columns else "town"
         fail(which, "河湖和镇至少填写一项：河长须属于某条河湖或某个镇")
-    return water, town
+    return found, town
 
 
 def _read_public(present, columns, values, fail) -> None:
@@ -468,17 +553,29 @@ def _references() -> dict[int, list[str]]:
     return found
 
 
-def _match(rows: list[_Row], chiefs: list[RiverChief]) -> list[RiverChief | None]:
+def _match(rows: list[_Row], chiefs: list[RiverChief]):
     """Each row's chief on record: by code; else same name on the same water and town; else the same
-    name on the same water; else a chief of that name no longer on any board. Each record once."""
+    name on the same water; else a chief of that name no longer on any board. Each record once.
+
+    A code matches only a record with the row's name or its board (a renamed chief, a chief moved to
+    another river); a code held by someone else entirely is returned as a conflict: the column is
+    more likely a row number than the bureau's codes.
+    """
     by_code = {c.code.casefold(): c for c in chiefs if c.code}
     claimed: set[int] = set()
     matched: list[RiverChief | None] = [None] * len(rows)
+    conflicts = []
     for index, row in enumerate(rows):  # codes first, so that a name match cannot take a coded record
         code = row.values.get("code")
-        if code and code.casefold() in by_code:
-            matched[index] = by_code[code.casefold()]
-            claimed.add(matched[index].id)
+        holder = by_code.get(code.casefold()) if code else None
+        if holder is None:
+            continue
+        same_board = (holder.water_body_id, holder.town_id) == (row.values["water_body_id"], row.values["town_id"])
+        if _key(holder.name) == _key(row.values["name"]) or same_board:
+            matched[index] = holder
+            claimed.add(holder.id)
+        else:
+            conflicts.append((row, holder))
     for test in (lambda c, r: c.water_body_id == r.values["water_body_id"] and c.town_id == r.values["town_id"],
                  lambda c, r: r.values["water_body_id"] is not None and c.water_body_id == r.values["water_body_id"],
                  lambda c, r: c.water_body_id is None and c.town_id is None):
@@ -492,13 +589,12 @@ def _match(rows: list[_Row], chiefs: list[RiverChief]) -> list[RiverChief | None
                     matched[index] = chief
                     claimed.add(chief.id)
                     break
-    return matched
+    return matched, conflicts
 
 
-def _apply(rows: list[_Row], summary: ChiefsSummary, dry_run: bool, source: str) -> None:
+def _apply(rows: list[_Row], matched: list[RiverChief | None], chiefs: list[RiverChief], summary: ChiefsSummary,
+           dry_run: bool, source: str) -> None:
     """Add, update and take off the boards' chiefs as the file says; only flushes."""
-    chiefs = db.session.scalars(select(RiverChief).order_by(RiverChief.id)).all()
-    matched = _match(rows, chiefs)
     waters = {w.id: w for w in db.session.scalars(select(WaterBody))}
     boards_changed: set[int] = set()
     for row, chief in zip(rows, matched):

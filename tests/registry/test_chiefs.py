@@ -344,3 +344,41 @@ def test_editing_an_outfalls_leader_points_it_at_the_named_chiefs_record(places,
     assert [field for field, _old, _new in changes] == ["supervising_leader"]
     db.session.rollback()
     assert db.session.scalar(select(Outfall)).supervising_chief.name == "王建国"
+
+
+def test_a_clerks_roster_as_written_by_hand(places, tmp_path):
+    path = write_csv(tmp_path, [
+        ["1", "呼玛河、碧水河", "王  建国", "县（区）级", "区长", "0457-3322101（办）", "男"],
+        ["2", "呼玛河呼中镇段", "李明", "乡（镇）级河长", "呼中镇镇长", "手机：13904571234", ""],
+        ["3", "HZSK", "孙海", "区级副总河长", "副区长", "", ""],
+    ], header=["序号", "所在河流", "河长姓名", "河长级别", "行政职务", "联系电话", "性别"])
+
+    summary = import_committed(path)
+
+    assert summary.added == ["王建国", "王建国", "李明", "孙海"] and summary.unknown_headers == ["序号", "性别"]
+    assert board("呼玛河") == [("district", "王建国", None), ("town", "李明", "呼中镇")]
+    assert board("碧水河") == [("district", "王建国", None)]
+    assert board("呼中水库") == [("district", "孙海", None)]
+    phones = {c.name: c.telephone for c in db.session.scalars(select(RiverChief))}
+    assert phones["王建国"] == "0457-3322101" and phones["李明"] == "13904571234"
+    assert import_committed(path).unchanged == 4
+
+
+def test_without_a_level_column_the_level_follows_the_office(places, tmp_path):
+    summary = import_committed(write_csv(tmp_path, [["王建国", "呼玛河", "区长"], ["李明", "呼玛河", "呼中镇镇长"],
+                                                    ["冯志刚", "呼玛河", "向阳社区党支部书记"]],
+                                         header=["姓名", "河湖", "职务"]))
+
+    assert len(summary.added) == 3
+    assert [level for level, _name, _town in board("呼玛河")] == ["district", "town", "village"]
+
+
+def test_a_numbering_column_headed_编号_does_not_rename_someone_else(places, tmp_path):
+    import_committed(write_csv(tmp_path, [["1", "王建国", "区长", "区级", "呼玛河", "", "", "", "", ""]]))
+
+    with pytest.raises(chiefs.ChiefsRejected) as refused:
+        chiefs.import_chiefs(write_csv(tmp_path, [["1", "赵立新", "副区长", "区级", "碧水河", "", "", "", "", ""]]))
+
+    message = refused.value.report()
+    assert "第 2 行「编号」：编号“1”已属于数据库中的河长 王建国（呼玛河），与本行的姓名和河湖都不同" in message
+    assert "请把列名改为“序号”" in message
