@@ -99,6 +99,7 @@ class RowError:
     message: str
 
     def __str__(self):
+        """第 N 行「列」：… in the reader's language."""
         if self.column:
             return _("第 %(row)s 行「%(column)s」：%(message)s", row=self.row, column=self.column,
                      message=self.message)
@@ -109,6 +110,7 @@ class SectionsRejected(Exception):
     """The file was refused whole; nothing was written."""
 
     def __init__(self, filename: str, errors: list[RowError] | None = None, problem: str | None = None):
+        """A refusal for bad rows (``errors``) or of the file as a whole (``problem``)."""
         self.filename = filename
         self.errors = errors or []
         self.problem = problem
@@ -360,6 +362,7 @@ class _Lookup:
     """The water bodies and outfalls a file may name, loaded once."""
 
     def __init__(self):
+        """Load every water body and outfall code once."""
         waters = db.session.scalars(select(WaterBody)).all()
         self.waters_by_code = {_key(w.code): w for w in waters if w.code}
         self.waters_by_name = {_key(w.name): w for w in waters}
@@ -387,9 +390,11 @@ def _check_rows(columns, headers, data_rows) -> tuple[list[_Row], list[RowError]
         row_errors: list[RowError] = []
 
         def fail(name, message):
+            """Note a problem in this row's column of that field."""
             row_errors.append(RowError(number, headers.get(name) or HEADERS[name][0], message))
 
         def read(name, reader):
+            """A cell read by a ledger_format reader, or None (blank, or refused and noted)."""
             if raw.get(name) is None:
                 return None
             try:
@@ -570,6 +575,7 @@ def sections_near_outfall(outfall: Outfall, within_km: float = NEARBY_KM) -> lis
     One query for both (and none for samples when there is no section), since every outfall page asks.
     """
     def distance(section):
+        """Kilometres from the outfall, None when either has no coordinates."""
         if None in (outfall.latitude, outfall.longitude, section.latitude, section.longitude):
             return None
         return distance_km(outfall.latitude, outfall.longitude, section.latitude, section.longitude)

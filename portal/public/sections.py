@@ -23,6 +23,7 @@ from portal.registry.vocabulary import SECTION_LEVELS, SECTION_POSITIONS
 
 
 def _zone() -> ZoneInfo:
+    """The district's time zone, in which samplings are dated."""
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 

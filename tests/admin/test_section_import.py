@@ -26,10 +26,12 @@ def places(app):
 
 
 def count_sections() -> int:
+    """How many sections the database holds."""
     return db.session.scalar(select(func.count()).select_from(MonitoringSection))
 
 
 def upload(client, data: bytes, name: str = "sections.csv"):
+    """POST a sections file to the upload form (its dry run)."""
     return client.post("/admin/sections/import", data={"sections_file": (io.BytesIO(data), name)},
                        content_type="multipart/form-data")
 

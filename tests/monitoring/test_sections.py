@@ -35,10 +35,12 @@ def places(app):
 
 
 def count_sections() -> int:
+    """How many sections the database holds."""
     return db.session.scalar(select(func.count()).select_from(MonitoringSection))
 
 
 def write_csv(tmp_path, *rows, header=HEADER, name="sections.csv") -> Path:
+    """A sections CSV with the usual header and these rows (row 2 is the first)."""
     path = tmp_path / name
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     return path
@@ -160,6 +162,7 @@ def test_an_xlsx_with_a_title_row_imports_like_the_csv(runner, places, tmp_path)
 
 
 def make_section(code="DM-HMH-02", water=None, **fields) -> MonitoringSection:
+    """A section on ``water`` (flushed, not committed)."""
     section = MonitoringSection(code=code, name=fields.pop("name", f"{code} 断面"), water_body=water, **fields)
     db.session.add(section)
     db.session.flush()

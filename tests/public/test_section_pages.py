@@ -23,6 +23,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def page_main(response) -> str:
+    """The <main> of a page that answered 200."""
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html[:500]
     return html.split("<main", 1)[1].split("</main>", 1)[0]
