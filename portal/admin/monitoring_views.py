@@ -141,6 +141,7 @@ def sample_entry(code: str):
 def entry_form_context() -> dict:
     """``new_sample_form()`` for the archive page's monitoring part (a blank form with its choices)."""
     def new_sample_form():
+        """A blank entry form, its parameters filled in."""
         form = SampleEntryForm(formdata=None)
         form.fill_choices()
         return form

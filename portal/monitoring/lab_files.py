@@ -51,18 +51,26 @@ SOURCE_LENGTH = MonitoringSample.__table__.c.source.type.length
 
 # Header spellings (folded by parameters.fold_name) → field. 点位 may hold a code or a site's name.
 HEADERS = {
-    "site": ("点位", "点位编码", "排污口编码", "断面编码", "监测点位", "采样点位", "点位名称", "站点编码",
-             "排污口", "断面", "编码", "点位代码"),
+    "site": ("点位编码", "排污口编码", "断面编码", "站点编码", "编码", "点位代码", "监测点位编码", "采样点位编码",
+             "点位编号", "排污口编号", "断面编号"),
+    # A site's name, used when the file has no code column (a code column wins when both are there).
+    "site_name": ("点位", "监测点位", "采样点位", "点位名称", "排污口", "排污口名称", "断面", "断面名称",
+                  "监测断面", "采样地点", "监测点位名称"),
     # A file may give the day and the time in one column or in two (采样日期 + 采样时间).
     "sampled_at": ("采样时间", "监测时间", "时间", "采样日期时间", "采样日期及时间"),
     "sampled_on": ("采样日期", "监测日期", "日期"),
-    "parameter": ("监测项目", "检测项目", "项目", "指标", "监测指标", "分析项目", "项目名称"),
-    "value": ("监测结果", "结果", "检测结果", "测定值", "浓度", "测定结果", "分析结果", "数值"),
+    "parameter": ("监测项目", "检测项目", "项目", "指标", "监测指标", "分析项目", "项目名称", "检测指标",
+                  "污染物", "污染物名称", "监测因子", "因子"),
+    "value": ("监测结果", "结果", "检测结果", "测定值", "浓度", "测定结果", "分析结果", "数值", "监测值", "检测值",
+              "实测值", "测值", "监测浓度", "排放浓度"),
     "unit": ("单位", "计量单位", "结果单位"),
     "detection_limit": ("检出限", "方法检出限", "检测限"),
     "sampler": ("采样人", "采样人员", "采样员"),
     "lab": ("检测单位", "监测单位", "检测机构", "监测机构", "实验室", "分析单位"),
-    "note": ("备注", "说明", "序号"),
+    # Columns a lab adds that the portal works out itself or does not keep: read past, not refused.
+    "note": ("备注", "说明", "序号", "执行标准", "标准限值", "限值", "标准值", "达标情况", "是否达标", "评价",
+             "评价结果", "超标倍数", "样品编号", "样品状态", "天气", "报告编号", "采样方式", "分析方法", "检测方法",
+             "检测依据", "样品性状", "报告日期", "检测日期", "分析日期"),
 }
 _FIELD_BY_HEADER = {params.fold_name(spelling): name for name, spellings in HEADERS.items() for spelling in spellings}
 _DATETIME = re.compile(
@@ -293,6 +301,8 @@ def _find_header(rows: list[tuple[int, list[Any]]]):
                 columns[name] = column
                 if unit:
                     units[column] = unit
+        if "site" not in columns and "site_name" in columns:
+            columns["site"] = columns.pop("site_name")
         if "site" in columns and ("sampled_at" in columns or "sampled_on" in columns):
             return index, columns, units
     return None
@@ -346,11 +356,13 @@ class _SiteLookup:
     def find(self, text: str) -> Outfall | MonitoringSection | None:
         """The site a cell names, or None."""
         if text not in self._cache:
-            self._cache[text] = (
-                db.session.scalar(select(Outfall).where(or_(Outfall.code == text, Outfall.national_code == text)))
-                or db.session.scalar(select(MonitoringSection).where(MonitoringSection.code == text))
-                or self._by_name(text))
+            self._cache[text] = self._by_code(text) or self._by_code(text.upper()) or self._by_name(text)
         return self._cache[text]
+
+    @staticmethod
+    def _by_code(code: str):
+        return (db.session.scalar(select(Outfall).where(or_(Outfall.code == code, Outfall.national_code == code)))
+                or db.session.scalar(select(MonitoringSection).where(MonitoringSection.code == code)))
 
     @staticmethod
     def _by_name(text: str):
@@ -554,7 +566,11 @@ def _long_rows(columns, header_cells, header_units, data, sites, zone):
         site, sampled_at = _site_and_time(cells, columns, headers, number, sites, zone, row_errors)
         sampler, lab = _people(cells, columns, headers, number, row_errors)
         parameter_value = _cell(cells, columns["parameter"])
-        parameter = params.lookup(parameter_value) if parameter_value is not None else None
+        parameter, unit_in_name = None, None
+        if parameter_value is not None:
+            # 化学需氧量(mg/L): the unit may be written with the name.
+            name, unit_in_name = params.split_header(parameter_value)
+            parameter = params.lookup(name)
         if parameter_value is None:
             row_errors.append(RowError(number, headers["parameter"], "未填写监测项目"))
         elif parameter is None:
@@ -562,7 +578,7 @@ def _long_rows(columns, header_cells, header_units, data, sites, zone):
         raw = _cell(cells, columns["value"])
         unit_text = _cell(cells, columns.get("unit"))
         if unit_text is None:
-            unit_text = value_unit
+            unit_text = unit_in_name or value_unit
         limit_raw = _cell(cells, columns.get("detection_limit"))
         reading = None
         if raw is None:
@@ -600,40 +616,34 @@ def _long_rows(columns, header_cells, header_units, data, sites, zone):
 
 def _wide_rows(columns, header_row, header_cells, header_units, data, sites, zone):
     """Results of a wide-form file: one sampling per row, one column per parameter."""
+    # A "监测结果" header over the parameter columns heads a group; it is no column of its own here.
+    columns = {name: column for name, column in columns.items() if name not in ("parameter", "value", "unit")}
     headers = {name: params.clean(header_cells[column]) for name, column in columns.items()}
     errors: list[RowError] = []
-    parameter_columns: dict[int, params.Parameter] = {}
-    unknown: list[str] = []
-    for column, text in enumerate(header_cells):
-        if text is None or column in columns.values() or not params.clean(text):
-            continue
-        name, unit = params.split_header(text)
-        parameter = params.lookup(name)
-        if parameter is None:
-            if unit:  # a header with a unit is a parameter column: a misspelt one must not vanish
-                errors.append(RowError(header_row, params.clean(text), f"未知的监测项目“{name}”"))
-            else:
-                unknown.append(params.clean(text))
-            continue
-        if parameter in parameter_columns.values():
-            errors.append(RowError(header_row, params.clean(text), f"{parameter.label}出现在两列中"))
-            continue
-        parameter_columns[column] = parameter
-        if unit:
-            header_units[column] = unit
+    parameter_columns, labels, unknown = _parameter_columns(header_row, header_cells, columns, header_units, errors)
+    # A two-row header: "监测结果" (or the like) merged over the parameters named in the row below.
+    if not parameter_columns and not errors and data:
+        number, cells = data[0]
+        below_units: dict[int, str] = {}
+        below = _parameter_columns(number, cells, columns, below_units, [])
+        if below[0]:
+            parameter_columns, labels, _ignored = below
+            header_units.update(below_units)
+            header_row, data = number, data[1:]
+            unknown = [text for text in unknown if text not in below[1].values()]
     if not parameter_columns and not errors:
         errors.append(RowError(header_row, None, "表头中既没有“监测项目”“监测结果”列，也没有任何监测项目的列（如 COD(mg/L)）"))
     # A units row under the header: the site cell blank, and each parameter column a unit or blank.
     if data:
         number, cells = data[0]
         site_cell = _cell(cells, columns["site"])
-        if (site_cell is None or params.clean(site_cell) in ("单位", "计量单位")) and any(_cell(cells, c) is not None for c in parameter_columns):
-            for column, parameter in parameter_columns.items():
+        if (site_cell is None or params.clean(site_cell) in ("单位", "计量单位")) and any(
+                _cell(cells, c) is not None for c in parameter_columns):
+            for column in parameter_columns:
                 unit = _cell(cells, column)
                 if unit is not None:
                     header_units[column] = params.clean(unit)
             data = data[1:]
-    labels = {column: params.clean(header_cells[column]) for column in parameter_columns}
     for column, parameter in parameter_columns.items():
         unit = header_units.get(column)
         if unit is None and parameter.unit_required:
@@ -656,7 +666,7 @@ def _wide_rows(columns, header_row, header_cells, header_units, data, sites, zon
         readings = []
         for column, parameter in parameter_columns.items():
             raw = _cell(cells, column)
-            if raw is None:
+            if raw is None or (isinstance(raw, str) and params.clean(raw) in _NOT_SAMPLED):
                 continue  # not sampled this time
             reading = _reading(parameter, raw, header_units.get(column), None, number, labels[column], None,
                                row_errors)
@@ -671,6 +681,46 @@ def _wide_rows(columns, header_row, header_cells, header_units, data, sites, zon
             results.append(_Result(number, labels[column], site, sampled_at, parameter, reading.value,
                                    reading.detection_limit, sampler, lab))
     return results, errors, unknown
+
+
+def _parameter_columns(header_row, header_cells, columns, header_units, errors):
+    """The parameter columns of a wide header: column → parameter, column → header text, ignored headers.
+
+    A header with a unit but no known parameter is refused (a misspelt column must not vanish); the
+    lab's own limit or verdict columns (限值, 标准, 评价 …) are read past.
+    """
+    parameter_columns: dict[int, params.Parameter] = {}
+    labels: dict[int, str] = {}
+    unknown: list[str] = []
+    for column, text in enumerate(header_cells):
+        if text is None or column in columns.values() or not params.clean(text):
+            continue
+        label = params.clean(text)
+        name, unit = params.split_header(text)
+        if _header_field(text)[0] is not None or any(word in name for word in _NOT_RESULTS):
+            unknown.append(label)
+            continue
+        parameter = params.lookup(name)
+        if parameter is None:
+            if unit:
+                errors.append(RowError(header_row, label, f"未知的监测项目“{name}”"))
+            else:
+                unknown.append(label)
+            continue
+        if parameter in parameter_columns.values():
+            errors.append(RowError(header_row, label, f"{parameter.label}出现在两列中"))
+            continue
+        parameter_columns[column] = parameter
+        labels[column] = label
+        if unit:
+            header_units[column] = unit
+    return parameter_columns, labels, unknown
+
+
+# What a wide sheet writes in a parameter's cell when it was not sampled that time.
+_NOT_SAMPLED = ("-", "--", "—", "——", "/", "未测", "未检测", "未监测")
+# Words of headers that hold a lab's limits or verdicts, not results (COD限值(mg/L), 执行标准).
+_NOT_RESULTS = ("限值", "标准", "评价", "达标", "超标", "检出限")
 
 
 def _deduplicated(results: list[_Result]) -> tuple[list[_Result], list[RowError]]:

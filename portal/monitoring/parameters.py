@@ -22,10 +22,11 @@ _COLIFORMS = {"个/l": 1.0, "mpn/l": 1.0, "个/升": 1.0, "个/100ml": 10.0, "mp
               "个/ml": 1000.0, "mpn/ml": 1000.0}
 _NO_UNIT = {"": 1.0, "无量纲": 1.0, "无": 1.0, "-": 1.0, "/": 1.0}
 # NFKC turns ℃ into °C, so both spellings meet here.
-_TEMPERATURE = {"°c": 1.0, "度": 1.0}
+_TEMPERATURE = {"°c": 1.0, "度": 1.0, "摄氏度": 1.0}
 # A tonne of wastewater is a cubic metre; m³ folds to m3 under NFKC.
 _FLOW = {"m3/d": 1.0, "t/d": 1.0, "吨/日": 1.0, "吨/天": 1.0, "立方米/日": 1.0, "立方米/天": 1.0,
-         "m3/h": 24.0, "立方米/小时": 24.0, "l/s": 86.4, "升/秒": 86.4}
+         "m^3/d": 1.0, "m3/h": 24.0, "m^3/h": 24.0, "立方米/小时": 24.0, "l/s": 86.4, "升/秒": 86.4,
+         "m3/s": 86400.0, "万m3/d": 10000.0, "万吨/日": 10000.0, "万吨/天": 10000.0}
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,13 @@ def lookup(name: Any) -> Parameter | None:
     key = fold_name(name)
     if not key:
         return None
-    found = _BY_SPELLING.get(key)
+    found = _BY_SPELLING.get(key) or _BY_SPELLING.get(_QUALIFIER.sub("", key))
     if found is None:
-        found = _BY_SPELLING.get(_QUALIFIER.sub("", key))
+        # "名称(代码)" as many labs write it: 氨氮(NH3-N), 总磷(TP), 化学需氧量(CODcr).
+        match = re.fullmatch(r"(.+?)\((.+)\)", key)
+        if match:
+            found = (_BY_SPELLING.get(match.group(1)) or _BY_SPELLING.get(_QUALIFIER.sub("", match.group(1)))
+                     or _BY_SPELLING.get(match.group(2)))
     return found
 
 

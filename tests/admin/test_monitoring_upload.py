@@ -56,7 +56,8 @@ def test_a_correction_is_shown_as_replaced(client, sites, make_account, sign_in,
     header = "点位编码,采样时间,监测项目,监测结果,单位"
     first = (header + "\nHZ-GY-001,2026-09-15 10:00,COD,86,mg/L\n").encode()
     upload(client, tmp_path / "a.csv", "submit", first)
-    corrected = upload(client, tmp_path / "b.csv", "dry_run", (header + "\nHZ-GY-001,2026-09-15 10:00,COD,90,mg/L\n").encode())
+    second = (header + "\nHZ-GY-001,2026-09-15 10:00,COD,90,mg/L\n").encode()
+    corrected = upload(client, tmp_path / "b.csv", "dry_run", second)
     text = page_text(corrected)
     assert "将替换 1 条" in text and "HZ-GY-001 2026-09-15 10:00 COD：86 → 90 mg/L" in text
 

@@ -266,3 +266,34 @@ def test_non_detects_on_the_public_page_are_never_zero_nor_over(sites, runner, c
     assert not any("未检出" in cell and "超标" in cell for row in rows for cell in row)
     # The sampler is a person: masked; the lab is shown.
     assert "陈*" in html and "陈静" not in html and "大兴安岭环境监测中心站" in html
+
+
+def test_a_wide_workbook_with_a_two_row_header_and_the_labs_own_columns(sites, runner, tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["呼中区地表水监测报告"])
+    sheet.append(["序号", "断面名称", "断面编码", "采样日期", "监测结果", None, None, "评价", "COD限值(mg/L)"])
+    sheet.append([None, None, None, None, "化学需氧量（mg/L）", "氨氮(NH3-N)(mg/L)", "总磷(TP)(mg/L)", None, None])
+    sheet.append([1, "呼玛河呼中镇上游断面", "dm-hmh-01", datetime(2026, 11, 20), 12, "—", "<0.01", "达标", 20])
+    sheet.merge_cells("E2:G2")
+    for column in "ABCD":
+        sheet.merge_cells(f"{column}2:{column}3")
+    workbook.save(tmp_path / "two-rows.xlsx")
+    result = runner.invoke(args=["import-samples", str(tmp_path / "two-rows.xlsx")])
+    assert result.exit_code == 0, result.output
+    stored = samples()
+    assert set(stored) == {("DM-HMH-01", "2026-11-20 00:00", "COD"), ("DM-HMH-01", "2026-11-20 00:00", "TP")}
+    assert stored[("DM-HMH-01", "2026-11-20 00:00", "TP")].detection_limit == 0.01
+    assert "评价" in result.output and "COD限值(mg/L)" in result.output  # read past, and said so
+
+
+def test_a_long_file_with_site_names_and_units_in_the_parameter(sites, runner, tmp_path):
+    path = write_csv(tmp_path, ["监测点位,采样日期,采样时间,检测项目,检测值,执行标准,是否达标,备注",
+                                "呼中镇林产品加工厂排污口,2026/9/15,10:00,化学需氧量(mg/L),86,GB 8978-1996,是,",
+                                "呼中镇林产品加工厂排污口,2026/9/15,10:00,pH值,7.4,GB 8978-1996,是,",
+                                "呼中镇林产品加工厂排污口,2026/9/15,10:00,氨氮（以N计）(mg/L),未检出(<0.025),,,"])
+    result = runner.invoke(args=["import-samples", str(path)])
+    assert result.exit_code == 0, result.output
+    stored = samples("HZ-GY-001")
+    assert stored[("HZ-GY-001", "2026-09-15 10:00", "COD")].value == 86
+    assert stored[("HZ-GY-001", "2026-09-15 10:00", "NH3-N")].detection_limit == 0.025
