@@ -91,3 +91,13 @@ def test_a_town_officer_sees_the_list_but_may_not_upload(app, places, make_accou
     assert listing.status_code == 200 and "上传断面文件" not in listing.get_data(as_text=True)
     assert upload(client, EXAMPLE.read_bytes()).status_code == 403
     assert count_sections() == 0
+
+
+def test_the_outfall_archive_lists_its_sections(app, places, make_account, sign_in, runner):
+    assert runner.invoke(args=["import-sections", str(EXAMPLE)]).exit_code == 0
+    client = app.test_client()
+    sign_in(client, make_account("town", town=make_town("呼中镇")))
+    html = client.get("/admin/outfalls/HZ-WS-001").get_data(as_text=True)
+    assert 'id="archive-sections-heading"' in html
+    assert '<a href="/sections/DM-HMH-02">DM-HMH-02（呼玛河呼中镇下游断面）</a>尚无监测数据' in html
+    assert 'href="/admin/sections"' in html and 'href="/admin/sections/import"' not in html
