@@ -88,6 +88,43 @@ def rejudge_section(section: MonitoringSection, zone) -> Rejudged:
     return Rejudged(len(after), sum(1 for key, value in after.items() if before.get(key) != value))
 
 
+def affected_by(standard: DischargeStandard) -> set[int]:
+    """The outfalls whose results a change to this standard can move: those with results judged by
+    it now, and those it is the standard of (set by the bureau, or by the rule for their type)."""
+    linked = select(MonitoringSample.outfall_id).join(StandardLimit, MonitoringSample.limit_id == StandardLimit.id) \
+        .where(StandardLimit.standard_id == standard.id, MonitoringSample.outfall_id.is_not(None)).distinct()
+    ids = set(db.session.scalars(linked))
+    sampled = select(MonitoringSample.outfall_id).where(MonitoringSample.outfall_id.is_not(None))
+    for outfall in db.session.scalars(select(Outfall).where(Outfall.id.in_(sampled))):
+        # The rule itself says which standard is the outfall's: no second rule here.
+        if (outfall.standard or standards.rule_standard(outfall)[0]) is standard:
+            ids.add(outfall.id)
+    return ids
+
+
+def verdicts_of(outfall_ids) -> dict[int, str]:
+    """The verdict of every result of these outfalls, by result id (before a change)."""
+    found = {}
+    for outfall_id in outfall_ids:
+        found.update(_verdicts(db.session.get(Outfall, outfall_id).samples))
+    return found
+
+
+def rejudge_outfalls(outfall_ids, before: dict[int, str], zone) -> Rejudged:
+    """Judge these outfalls' results again and count the verdicts that differ from ``before``."""
+    judged = changed = 0
+    for outfall_id in sorted(outfall_ids):
+        outfall = db.session.get(Outfall, outfall_id)
+        for sample in outfall.samples:
+            # A deleted standard's limits were unlinked by the database (ON DELETE SET NULL): reread.
+            db.session.expire(sample, ["limit_id", "limit"])
+        standards.rejudge_outfall(outfall, zone)
+        for sample in outfall.samples:
+            judged += 1
+            changed += before.get(sample.id) != monitoring.verdict(sample)
+    return Rejudged(judged, changed)
+
+
 def rejudge_everything(zone) -> tuple[Rejudged, Rejudged]:
     """Judge every outfall's and every section's results again: (outfalls' tally, sections' tally)."""
     outfall_ids = db.session.scalars(select(MonitoringSample.outfall_id).where(
@@ -202,8 +239,9 @@ def add_standard(actor, *, code: str, grade: str, title: str, scope: str, note: 
     db.session.flush()
     audit.record(actor, "standard_added", standard, label=standard.label.strip(),
                  detail={"scope": scope, "limits": _limits_detail(built)})
-    outfalls, _sections = rejudge_everything(zone)
-    return standard, outfalls
+    affected = affected_by(standard)
+    # A new standard judged nothing yet: every result it now judges was judged by something else before.
+    return standard, rejudge_outfalls(affected, verdicts_of(affected), zone)
 
 
 def _editable(standard: DischargeStandard) -> None:
@@ -226,13 +264,17 @@ def update_standard(actor, standard: DischargeStandard, *, code: str, grade: str
     built = build_limits(limits)
     if not built:
         raise StandardRefused(_l("请至少填写一项限值。"), row=1)
+    affected_before = affected_by(standard)
+    before = verdicts_of(affected_before)
     standard.code, standard.grade, standard.title, standard.scope = code, grade, title, scope
     standard.note = (note or "").strip() or None
     _replace_limits(standard, built)
     audit.record(actor, "standard_updated", standard, label=standard.label.strip(),
                  detail={"scope": scope, "limits": _limits_detail(built)})
-    outfalls, _sections = rejudge_everything(zone)
-    return outfalls
+    db.session.flush()
+    affected = affected_before | affected_by(standard)
+    before.update(verdicts_of(affected - affected_before))
+    return rejudge_outfalls(affected, before, zone)
 
 
 def _replace_limits(standard: DischargeStandard, built: list[StandardLimit]) -> None:
@@ -259,10 +301,11 @@ def delete_standard(actor, standard: DischargeStandard, zone) -> Rejudged:
                                  codes="、".join(users)))
     audit.record(actor, "standard_deleted", standard, label=standard.label.strip(),
                  detail={"scope": standard.scope, "limits": _limits_detail(standard.limits)})
+    affected = affected_by(standard)
+    before = verdicts_of(affected)
     db.session.delete(standard)
     db.session.flush()
-    outfalls, _sections = rejudge_everything(zone)
-    return outfalls
+    return rejudge_outfalls(affected, before, zone)
 
 
 # --- one outfall's standard and permits --------------------------------------------------------------

@@ -217,3 +217,35 @@ def test_rejudge_samples_judges_every_outfall_again_and_says_how_many_changed(ap
     assert _verdicts("HZ-GY-001") == [monitoring.OVER]
     again = runner.invoke(args=["rejudge-samples"])
     assert "0 个评价结论改变" in again.output
+
+
+def test_the_bureaus_own_standard_is_changed_and_removed_and_its_results_judged_again(client, make_account, sign_in):
+    facility = make_outfall("HW-NC-001", outfall_type="other", outfall_subtype="rural_treatment", plan=None)
+    _sample(facility, "COD", 80.0)
+    sign_in(client, make_account("admin"))
+    rural = {"code": "DB23/T 9999-2026", "grade": "一级", "title": "农村生活污水处理设施水污染物排放标准（测试）",
+             "scope": "rural_facility"}
+    assert client.post("/admin/standards/new", data={**rural, **_limit_rows(("COD", "", "", "60", ""))}).status_code == 302
+    added = _standard("DB23/T 9999-2026", "一级")
+    assert _verdicts("HW-NC-001") == [monitoring.OVER]
+
+    form = text_of(client.get(f"/admin/standards/{added.id}"))
+    assert "编辑标准 DB23/T 9999-2026 一级" in form
+    response = client.post(f"/admin/standards/{added.id}", data={**rural, **_limit_rows(("COD", "", "", "100", ""))},
+                           follow_redirects=True)
+    assert "已保存标准 DB23/T 9999-2026 一级" in text_of(response) and "其中 1 个评价结论改变" in text_of(response)
+    assert _verdicts("HW-NC-001") == [monitoring.WITHIN]
+
+    # An outfall set to it keeps it from being deleted; once none is, it goes and its results lose their limit.
+    other = make_outfall("HW-NC-002", outfall_type="other", outfall_subtype="rural_treatment", plan=None,
+                         standard=db.session.get(DischargeStandard, added.id), standard_note="试点")
+    db.session.commit()
+    refused = client.post(f"/admin/standards/{added.id}/delete", follow_redirects=True)
+    assert "排污口 HW-NC-002 指定执行此标准" in text_of(refused)
+    other = db.session.get(Outfall, other.id)
+    other.standard = None
+    db.session.commit()
+    response = client.post(f"/admin/standards/{added.id}/delete", follow_redirects=True)
+    assert "已删除标准 DB23/T 9999-2026 一级" in text_of(response) and "其中 1 个评价结论改变" in text_of(response)
+    assert _verdicts("HW-NC-001") == [monitoring.NO_LIMIT]
+    assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "standard_deleted"))
