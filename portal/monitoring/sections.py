@@ -522,6 +522,13 @@ def _rejudge(sections: list[MonitoringSection]) -> int:
     return changed
 
 
+
+def rejudge_sections_of(water: WaterBody) -> int:
+    """Judge again the samples of the water's sections that take its class (no class of their own), after
+    the water's target class changed (e.g. by ``portal import-waters``); how many samples' limit changed."""
+    taking = [s for s in sections_of_water(water) if not s.target_class and s.samples]
+    return _rejudge(taking)
+
 # ---------------------------------------------------------------------------------------------
 # Queries
 

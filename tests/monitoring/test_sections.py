@@ -264,3 +264,15 @@ def test_the_bureaus_files_fit_together_with_the_sections(runner, client):
     html = client.get("/outfalls/HZ-WS-001").get_data(as_text=True)
     assert '下游 1.2 km 的断面 <a href="/sections/DM-HMH-02">DM-HMH-02（呼玛河呼中镇下游断面）</a>' in html
     assert '上游 0.6 km 的断面 <a href="/sections/DM-HMH-01">' in html
+
+
+def test_a_waters_new_class_judges_its_sections_again(app, places):
+    section = make_section("DM-HMH-X", water=places["huma"])  # takes the water's class III
+    own = make_section("DM-HMH-Y", water=places["huma"], target_class="III")
+    for each in (section, own):
+        sample_section(each, datetime(2026, 3, 1), {"NH3-N": 0.8})
+    db.session.commit()
+    places["huma"].target_class = "II"
+    assert sections.rejudge_sections_of(places["huma"]) == 1
+    db.session.commit()
+    assert sections.compliance(section, ZONE).met == 0 and sections.compliance(own, ZONE).met == 1
