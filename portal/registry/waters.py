@@ -97,6 +97,7 @@ def import_waters(path: Path, dry_run: bool = False) -> WatersSummary:
     planned = _match(path.name, waters)
     summary = WatersSummary(path.name, len(waters), changed_on=calendar.today())
     source = path.name[:SOURCE_MAX]
+    new_class = []  # waters whose target class changed: their sections are judged again
     for water, values in planned:
         if water is None:
             summary.added.append(values["name"])
@@ -121,8 +122,14 @@ def import_waters(path: Path, dry_run: bool = False) -> WatersSummary:
             water.is_demo = False  # real data makes a demo water real
             if board:
                 water.board_changed_on = summary.changed_on
+            if "target_class" in changed:
+                new_class.append(water)
     if not dry_run:
         db.session.flush()  # the command's transaction() commits
+        from portal.monitoring import sections  # the sections judged by the water's class
+
+        for water in new_class:
+            sections.rejudge_sections_of(water)
     return summary
 
 

@@ -3,6 +3,7 @@ through the CLI (and the back office in tests/admin), every kind of bad row refu
 column with nothing written, re-import changing nothing, and the compliance summary ("8 of 10")."""
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -276,3 +277,21 @@ def test_a_waters_new_class_judges_its_sections_again(app, places):
     assert sections.rejudge_sections_of(places["huma"]) == 1
     db.session.commit()
     assert sections.compliance(section, ZONE).met == 0 and sections.compliance(own, ZONE).met == 1
+
+
+def test_importing_waters_with_a_new_class_judges_the_sections_again(runner, places, tmp_path):
+    bureau = EXAMPLE.parent
+    assert runner.invoke(args=["import-waters", str(bureau / "waters.geojson")]).exit_code == 0
+    section = make_section("DM-HMH-X", water=places["huma"])
+    sample_section(section, datetime(2026, 3, 1), {"NH3-N": 0.8})  # within III, over II
+    db.session.commit()
+    collection = json.loads((bureau / "waters.geojson").read_text(encoding="utf-8"))
+    huma = next(f for f in collection["features"] if f["properties"]["编码"] == "HMH")
+    huma["properties"]["目标水质"] = "II"
+    stricter = tmp_path / "waters.geojson"
+    stricter.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(args=["import-waters", str(stricter)])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    section = sections.section_by_code("DM-HMH-X")
+    assert section.judged_class == "II" and sections.compliance(section, ZONE).met == 0
