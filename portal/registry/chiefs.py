@@ -35,6 +35,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal import calendar
@@ -85,9 +87,11 @@ YES = {"是", "公开", "y", "yes", "true", "1", "√", "✓", "对"}
 NO = {"否", "不公开", "n", "no", "false", "0", "×", "不"}
 # What a board shows of a chief: a change to one of them dates the water's board.
 SHOWN = ("name", "title", "level", "town_id", "duties", "telephone", "telephone_is_official")
-FIELD_LABELS = {"code": "编号", "name": "姓名", "title": "职务", "level": "级别", "water_body_id": "河湖",
-                "town_id": "镇", "duties": "职责", "telephone": "电话", "telephone_is_official": "电话是否公开",
-                "appointed_on": "任职日期"}
+FIELD_LABELS = {"code": _l("编号"), "name": _l("姓名"), "title": _l("职务"), "level": _l("级别"),
+                "water_body_id": _l("河湖"), "town_id": _l("镇"), "duties": _l("职责"), "telephone": _l("电话"),
+                "telephone_is_official": _l("电话是否公开"), "appointed_on": _l("任职日期")}
+# What may still refer to a chief taken off a board (the summary names them).
+REFERENCE_LABELS = {"值班表": _l("值班表"), "排污口包保领导": _l("排污口包保领导"), "账户": _l("账户"), "举报": _l("举报")}
 
 
 @dataclass
@@ -99,7 +103,9 @@ class RowError:
     message: str
 
     def __str__(self):
-        return f"第 {self.row} 行" + (f"「{self.column}」" if self.column else "") + f"：{self.message}"
+        if self.column:
+            return _("第 %(row)s 行「%(column)s」：%(message)s", row=self.row, column=self.column, message=self.message)
+        return _("第 %(row)s 行：%(message)s", row=self.row, message=self.message)
 
 
 class ChiefsRejected(Exception):
@@ -114,12 +120,12 @@ class ChiefsRejected(Exception):
     def report(self) -> str:
         """The refusal as the clerk reads it, every bad row on its own line."""
         if self.problem:
-            return f"河长名录“{self.filename}”未导入：{self.problem}。数据库未作任何更改。"
-        lines = [f"河长名录“{self.filename}”未导入：发现 {len(self.errors)} 处错误，数据库未作任何更改。"
-                 "请改正后重新导入："]
+            return _("河长名录“%(file)s”未导入：%(problem)s。数据库未作任何更改。", file=self.filename, problem=self.problem)
+        lines = [_("河长名录“%(file)s”未导入：发现 %(n)s 处错误，数据库未作任何更改。请改正后重新导入：",
+                   file=self.filename, n=len(self.errors))]
         lines += [f"  {error}" for error in self.errors[:MAX_ERRORS_LISTED]]
         if len(self.errors) > MAX_ERRORS_LISTED:
-            lines.append(f"  ……另有 {len(self.errors) - MAX_ERRORS_LISTED} 处错误未列出")
+            lines.append("  " + _("……另有 %(n)s 处错误未列出", n=len(self.errors) - MAX_ERRORS_LISTED))
         return "\n".join(lines)
 
 
@@ -141,25 +147,32 @@ class ChiefsSummary:
 
     def report(self, dry_run: bool = False) -> str:
         """A summary a clerk can check against the file."""
-        verb = "将" if dry_run else "已"
-        lines = [f"河长名录“{self.filename}”：共 {self.rows} 位河长。",
-                 f"{verb}新增 {len(self.added)} 位，{verb}修改 {len(self.updated)} 位，无变化 {self.unchanged} 位。"]
+        lines = [_("河长名录“%(file)s”：共 %(n)s 位河长。", file=self.filename, n=self.rows)]
+        counts = {"added": len(self.added), "changed": len(self.updated), "same": self.unchanged}
+        lines.append(_("将新增 %(added)s 位，将修改 %(changed)s 位，无变化 %(same)s 位。", **counts) if dry_run
+                     else _("已新增 %(added)s 位，已修改 %(changed)s 位，无变化 %(same)s 位。", **counts))
         if self.added:
-            lines.append("新增：" + "、".join(self.added))
+            lines.append(_("新增：%(names)s", names="、".join(self.added)))
         for name, fields in self.updated:
-            lines.append(f"修改 {name}：" + "、".join(FIELD_LABELS[f] for f in fields))
+            lines.append(_("修改 %(name)s：%(fields)s", name=name, fields="、".join(str(FIELD_LABELS[f]) for f in fields)))
         if self.removed:
-            lines.append(f"不再列于名录、{verb}从公示牌删除：" + "、".join(self.removed))
+            names = "、".join(self.removed)
+            lines.append(_("不再列于名录、将从公示牌删除：%(names)s", names=names) if dry_run
+                         else _("不再列于名录、已从公示牌删除：%(names)s", names=names))
         for name, refs in self.unlinked:
-            lines.append(f"{name} 不再列于名录，{verb}移出公示牌；因仍被{'、'.join(refs)}引用，保留其记录")
+            refs = "、".join(str(REFERENCE_LABELS.get(ref, ref)) for ref in refs)
+            lines.append(_("%(name)s 不再列于名录，将移出公示牌；因仍被%(refs)s引用，保留其记录", name=name, refs=refs)
+                         if dry_run else
+                         _("%(name)s 不再列于名录，已移出公示牌；因仍被%(refs)s引用，保留其记录", name=name, refs=refs))
         if self.boards_changed:
-            lines.append(f"公示牌河长有变化，变更日期记为 {self.changed_on.isoformat()}：" + "、".join(self.boards_changed))
+            lines.append(_("公示牌河长有变化，变更日期记为 %(date)s：%(waters)s", date=self.changed_on.isoformat(),
+                           waters="、".join(self.boards_changed)))
         if not dry_run and self.outfalls_linked:
-            lines.append(f"已按包保领导姓名关联 {self.outfalls_linked} 个排污口。")
+            lines.append(_("已按包保领导姓名关联 %(n)s 个排污口。", n=self.outfalls_linked))
         if self.unknown_headers:
-            lines.append(f"未识别、已忽略的列：{'、'.join(self.unknown_headers)}")
+            lines.append(_("未识别、已忽略的列：%(headers)s", headers="、".join(self.unknown_headers)))
         if dry_run:
-            lines.append("（试运行：未写入数据库）")
+            lines.append(_("（试运行：未写入数据库）"))
         return "\n".join(lines)
 
 
@@ -195,10 +208,11 @@ def import_chiefs(path: Path, dry_run: bool = False) -> ChiefsSummary:
     on_record = db.session.scalars(select(RiverChief).order_by(RiverChief.id)).all()
     matched, conflicts = _match(rows, on_record)
     if conflicts:
-        raise ChiefsRejected(filename, [RowError(row.number, headers.get("code", COLUMN_NAMES["code"]), (
-            f"编号“{row.values['code']}”已属于数据库中的河长 {holder.name}"
-            f"（{holder.water_body.name if holder.water_body else holder.town.name if holder.town else '未在公示牌上'}），"
-            "与本行的姓名和河湖都不同；如这一列只是序号，请把列名改为“序号”")) for row, holder in conflicts])
+        raise ChiefsRejected(filename, [RowError(row.number, headers.get("code", COLUMN_NAMES["code"]), _(
+            "编号“%(code)s”已属于数据库中的河长 %(name)s（%(board)s），与本行的姓名和河湖都不同；"
+            "如这一列只是序号，请把列名改为“序号”", code=row.values["code"], name=holder.name,
+            board=holder.water_body.name if holder.water_body else holder.town.name if holder.town else _("未在公示牌上"),
+        )) for row, holder in conflicts])
     _apply(rows, matched, on_record, summary, dry_run, source=filename[:SOURCE_MAX])
     if not dry_run:
         db.session.flush()
@@ -213,9 +227,10 @@ def _read(path: Path, filename: str):
     suffix = path.suffix.lower()
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise ChiefsRejected(filename, problem=f"文件过大（{size / 1048576:.1f} MB），最大 {MAX_BYTES // 1048576} MB")
+        raise ChiefsRejected(filename, problem=_("文件过大（%(size)s MB），最大 %(max)s MB", size=round(size / 1048576, 1),
+                                                 max=MAX_BYTES // 1048576))
     if size == 0:
-        raise ChiefsRejected(filename, problem="文件是空的")
+        raise ChiefsRejected(filename, problem=_("文件是空的"))
     try:
         if suffix in (".csv", ".txt"):
             grid = [(number, cells) for number, cells in enumerate(csv_grid(path.read_bytes()), start=1)]
@@ -223,26 +238,27 @@ def _read(path: Path, filename: str):
         elif suffix in (".xlsx", ".xlsm"):
             found = _read_workbook(path)
         elif suffix in (".xls", ".et", ".wps"):
-            raise LedgerFileError("不支持旧版 Excel（.xls）或 WPS 格式：请在 Excel/WPS 中“另存为” .xlsx 后再导入")
+            raise LedgerFileError(_("不支持旧版 Excel（.xls）或 WPS 格式：请在 Excel/WPS 中“另存为” .xlsx 后再导入"))
         else:
-            raise LedgerFileError(f"不支持 {suffix or '无扩展名'} 文件：河长名录须为 .xlsx 或 .csv")
+            raise LedgerFileError(_("不支持 %(suffix)s 文件：河长名录须为 .xlsx 或 .csv", suffix=suffix or _("无扩展名")))
     except LedgerFileError as error:
         raise ChiefsRejected(filename, problem=str(error)) from None
     except UnicodeDecodeError:
-        raise ChiefsRejected(filename, problem="文件以 UTF-8 标记开头，但内容不是有效的 UTF-8 文本") from None
+        raise ChiefsRejected(filename, problem=_("文件以 UTF-8 标记开头，但内容不是有效的 UTF-8 文本")) from None
     if found is None:
-        raise ChiefsRejected(filename, problem=f"找不到表头：前 {HEADER_SEARCH_ROWS} 行中没有一行同时含有“姓名”"
-                                               "（或“河长姓名”）和“河湖”“镇”“级别”等列名")
+        raise ChiefsRejected(filename, problem=_("找不到表头：前 %(n)s 行中没有一行同时含有“姓名”（或“河长姓名”）"
+                                                 "和“河湖”“镇”“级别”等列名", n=HEADER_SEARCH_ROWS))
     header_at, columns, headers, unknown, rows = found
     # Without a 级别 column the level follows the office (区长 → 区级); with one, every row needs it.
     missing = [COLUMN_NAMES[f] for f in ("name",) if f not in columns]
     if "water" not in columns and "town" not in columns:
-        missing.append("河湖（或镇）")
+        missing.append(_("河湖（或镇）"))
     if missing:
-        raise ChiefsRejected(filename, problem=f"第 {header_at} 行的表头缺少必需的列：{'、'.join(missing)}"
-                                               f"（已识别：{'、'.join(headers.values())}）")
+        raise ChiefsRejected(filename, problem=_("第 %(row)s 行的表头缺少必需的列：%(missing)s（已识别：%(found)s）",
+                                                 row=header_at, missing="、".join(missing),
+                                                 found="、".join(headers.values())))
     if len(rows) > MAX_ROWS:
-        raise ChiefsRejected(filename, problem=f"超过 {MAX_ROWS} 行数据，不像是河长名录")
+        raise ChiefsRejected(filename, problem=_("超过 %(n)s 行数据，不像是河长名录", n=MAX_ROWS))
     return columns, headers, rows, unknown
 
 
@@ -265,7 +281,7 @@ def _read_workbook(path: Path):
                     if cells:
                         grid.append((number, cells))
                     if len(grid) > MAX_ROWS + HEADER_SEARCH_ROWS:
-                        raise LedgerFileError(f"超过 {MAX_ROWS} 行数据，不像是河长名录")
+                        raise LedgerFileError(_("超过 %(n)s 行数据，不像是河长名录", n=MAX_ROWS))
                 found = _find_header(grid)
                 if found:
                     vertical = [m for m in merged_ranges(workbook, sheet) if m.min_col == m.max_col]
@@ -276,9 +292,11 @@ def _read_workbook(path: Path):
     except LedgerFileError:
         raise
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError) as error:
-        raise LedgerFileError(f"无法读取此 Excel 文件：文件已损坏或不是 .xlsx 格式（{type(error).__name__}）") from None
+        raise LedgerFileError(_("无法读取此 Excel 文件：文件已损坏或不是 .xlsx 格式（%(error)s）",
+                                error=type(error).__name__)) from None
     except Exception as error:  # defusedxml and lxml raise their own types for hostile XML
-        raise LedgerFileError(f"无法读取此 Excel 文件：内容不符合 .xlsx 格式（{type(error).__name__}）") from None
+        raise LedgerFileError(_("无法读取此 Excel 文件：内容不符合 .xlsx 格式（%(error)s）",
+                                error=type(error).__name__)) from None
     return None
 
 
@@ -358,9 +376,9 @@ def _closest(name: str, known) -> str:
     """A hint naming the known names most like ``name``, or the known names when few."""
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
     if close:
-        return "；是否为：" + "、".join(close) + "？"
+        return _("；是否为：%(names)s？", names="、".join(close))
     if known and len(known) <= 8:
-        return "；已有：" + "、".join(sorted(known))
+        return _("；已有：%(names)s", names="、".join(sorted(known)))
     return ""
 
 
@@ -391,19 +409,19 @@ def _check_rows(columns, headers, grid) -> tuple[list[_Row], list[RowError]]:
                 values[f] = None
                 continue
             if re.search(r"[\x00-\x08\x0e-\x1f\x7f]", str(present[f])):
-                fail(f, "含有不可见的控制字符（如 NUL），请删除后再导入")
+                fail(f, _("含有不可见的控制字符（如 NUL），请删除后再导入"))
                 continue
             try:
                 values[f] = reader(present[f])
             except CellError as error:
                 fail(f, str(error))
         if not values.get("name") and "name" not in [e.column for e in row_errors]:
-            fail("name", "必填，不能为空")
+            fail("name", _("必填，不能为空"))
         if "code" in present:
             try:
                 code = read_code(present["code"])
                 if len(code) > CODE_MAX:
-                    raise CellError(f"编号过长，最多 {CODE_MAX} 个字符")
+                    raise CellError(_("编号过长，最多 %(n)s 个字符", n=CODE_MAX))
                 values["code"] = code
             except CellError as error:
                 fail("code", str(error))
@@ -417,15 +435,16 @@ def _check_rows(columns, headers, grid) -> tuple[list[_Row], list[RowError]]:
         if values.get("code"):
             folded_code = values["code"].casefold()
             if folded_code in first_of_code:
-                fail("code", f"编号“{values['code']}”与第 {first_of_code[folded_code]} 行重复")
+                fail("code", _("编号“%(code)s”与第 %(row)s 行重复", code=values["code"], row=first_of_code[folded_code]))
             first_of_code.setdefault(folded_code, number)
         if len(found_waters) > 1 and values.get("code"):
-            fail("code", "一行写了多条河湖，但编号只能属于一条河湖的河长记录：请分行填写，或留空编号")
+            fail("code", _("一行写了多条河湖，但编号只能属于一条河湖的河长记录：请分行填写，或留空编号"))
         for water in found_waters or [None]:
             if values.get("name") and (water or town):
                 identity = (_key(values["name"]), water.id if water else None, town.id if town else None)
                 if identity in first_of_chief:
-                    fail("name", f"{values['name']} 在同一河湖、镇下与第 {first_of_chief[identity]} 行重复")
+                    fail("name", _("%(name)s 在同一河湖、镇下与第 %(row)s 行重复", name=values["name"],
+                                   row=first_of_chief[identity]))
                 first_of_chief.setdefault(identity, number)
         if row_errors:
             errors += row_errors
@@ -484,11 +503,12 @@ def level_for(text: str) -> str | None:
 def _read_level(present, values, fail) -> None:
     """The chief's level (required) and its rank, from any of its spellings."""
     if "level" not in present:
-        fail("level", "必填，不能为空（可填：" + "、".join(vocab.CHIEF_LEVELS.labels()) + "）")
+        fail("level", _("必填，不能为空（可填：%(labels)s）", labels="、".join(vocab.CHIEF_LEVELS.labels())))
         return
     level = level_for(present["level"])
     if level is None:
-        fail("level", f"“{clean_text(present['level'])}”不是河长级别；可填：" + "、".join(vocab.CHIEF_LEVELS.labels()))
+        fail("level", _("“%(text)s”不是河长级别；可填：%(labels)s", text=clean_text(present["level"]),
+                        labels="、".join(vocab.CHIEF_LEVELS.labels())))
         return
     values["level"], values["level_rank"] = level, RANKS[level]
 
@@ -506,8 +526,8 @@ def _read_places(present, columns, places: _Places, fail) -> tuple[list[WaterBod
             text = text.strip()
             water = places.water(text)
             if water is None:
-                fail("water", f"找不到名称或编码为“{text}”的河湖{_closest(text, places.water_names())}"
-                              "（请先用 import-waters 导入水体，或核对名称）")
+                fail("water", _("找不到名称或编码为“%(text)s”的河湖%(hint)s（请先用 import-waters 导入水体，或核对名称）",
+                                text=text, hint=_closest(text, places.water_names())))
             elif water not in found:
                 found.append(water)
                 if _key(text) != _key(water.name) and (water.code is None or _key(text).casefold() != _key(water.code).casefold()):
@@ -516,12 +536,13 @@ def _read_places(present, columns, places: _Places, fail) -> tuple[list[WaterBod
         text = clean_text(present["town"])
         town = places.town(text)
         if town is None:
-            fail("town", f"找不到名为“{text}”的镇{_closest(text, [t.name for t in places.towns.values()])}")
+            fail("town", _("找不到名为“%(text)s”的镇%(hint)s", text=text,
+                           hint=_closest(text, [t.name for t in places.towns.values()])))
     else:
         town = stretch_town
     if "water" not in present and "town" not in present:
         which = "water" if "water" in columns else "town"
-        fail(which, "河湖和镇至少填写一项：河长须属于某条河湖或某个镇")
+        fail(which, _("河湖和镇至少填写一项：河长须属于某条河湖或某个镇"))
     return found, town
 
 
@@ -535,10 +556,11 @@ def _read_public(present, columns, values, fail) -> None:
         values["telephone_is_official"] = False
     elif text in YES:
         if not values.get("telephone"):
-            fail("public", "标记为公开，但没有填写电话")
+            fail("public", _("标记为公开，但没有填写电话"))
         values["telephone_is_official"] = True
     else:
-        fail("public", f"“{clean_text(present['public'])}”应填“是”或“否”（只有单位的办公或监督电话才可标“是”公开）")
+        fail("public", _("“%(text)s”应填“是”或“否”（只有单位的办公或监督电话才可标“是”公开）",
+                         text=clean_text(present["public"])))
 
 
 # -- writing ------------------------------------------------------------------------------------------
@@ -668,7 +690,7 @@ class LeaderIndex:
             return None, None
         candidates = self.by_name.get(_key(name), [])
         if not candidates:
-            return None, f"包保领导「{name}」不在河长名录中"
+            return None, _("包保领导「%(name)s」不在河长名录中", name=name)
         if len(candidates) == 1:
             return candidates[0], None
         for narrowed in ([c for c in candidates if c.water_body_id == water_body_id and c.town_id == town_id],
@@ -676,8 +698,8 @@ class LeaderIndex:
                          [c for c in candidates if town_id and c.town_id == town_id]):
             if len(narrowed) == 1:
                 return narrowed[0], None
-        return None, (f"河长名录中有 {len(candidates)} 位“{name}”，无法按受纳水体和所在镇确定是哪一位；"
-                      "请在河长名录中用编号区分，或核对包保领导")
+        return None, _("河长名录中有 %(n)s 位“%(name)s”，无法按受纳水体和所在镇确定是哪一位；"
+                       "请在河长名录中用编号区分，或核对包保领导", n=len(candidates), name=name)
 
 
 def link_outfalls() -> int:

@@ -133,3 +133,16 @@ def test_only_the_bureau_uploads_or_marks_boards(app, make_account, sign_in):
     assert "标记公示牌已更新" not in client.get("/admin/waters").get_data(as_text=True)
     assert client.get("/admin/chiefs/import").status_code == 403
     assert client.post("/admin/waters/board-updated", data={"water_id": 1}).status_code == 403
+
+
+def test_a_refusal_reads_in_the_clerks_language(app, admin_client):
+    make_water_body("呼玛河")
+    db.session.commit()
+    bad = "姓名,级别,河湖\n王建国,部级,胡玛河\n".encode("utf-8-sig")
+
+    english = admin_client.post("/admin/chiefs/import?lang=en", data={"upload": (io.BytesIO(bad), "chiefs.csv")},
+                                content_type="multipart/form-data").get_data(as_text=True)
+
+    assert "2 problems found, nothing in the database was changed" in english
+    assert "“部级” is not a river chief level" in english
+    assert "there is no water with the name or code “胡玛河”; did you mean: 呼玛河?" in english
