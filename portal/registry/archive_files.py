@@ -60,6 +60,7 @@ class FileRefused(Refused):
     ``encrypted``, ``active_content``, ``too_large``, ``empty``, ``kind``)."""
 
     def __init__(self, message, reason: str):
+        """A refusal with its message and its stable reason."""
         super().__init__(message)
         self.reason = reason
 
@@ -202,6 +203,7 @@ def document_kind(text: str) -> str | None:
 
 
 def _kind(vocab: vocabulary.Vocabulary, text: str) -> str | None:
+    """The code of ``vocab`` that a code, label or alias means, or None."""
     if not text:
         return None
     if text in vocab.codes():
@@ -365,6 +367,7 @@ class ManifestRejected(Exception):
     """The folder was refused whole; nothing was written and no file stored."""
 
     def __init__(self, folder: str, errors: list | None = None, problem: str | None = None):
+        """A refusal of the folder for its rows' ``errors`` or for one ``problem`` of the whole."""
         self.folder = folder
         self.errors = errors or []
         self.problem = problem
@@ -584,6 +587,7 @@ def _check_row(number: int, values: dict, root, outfalls: dict, errors: list) ->
     from portal.registry.ledger_format import CellError, read_code, read_date
 
     def refuse(field: str, message) -> None:
+        """Note a problem of this row in ``field``'s column."""
         errors.append(RowError(number, MANIFEST_COLUMNS[field], str(message)))
 
     outfall = None

@@ -75,6 +75,7 @@ def pdf(lines: list[str], title: str) -> bytes:
     """A one-page PDF (A4) showing ``lines`` in Helvetica, ``title`` in its document info, with a
     correct cross-reference table."""
     def literal(text: str) -> str:
+        """The text as a PDF string literal, its backslashes and brackets escaped."""
         return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
     content = "BT /F1 14 Tf 72 770 Td 18 TL " + " ".join(f"({literal(line)}) '" for line in lines) + " ET"
