@@ -45,7 +45,7 @@ class Parameter:
         """The factor from a unit as the lab wrote it into the canonical unit, or ValueError naming it."""
         key = fold_unit(unit_text)
         if key not in self.units:
-            accepted = _SHOWN_UNITS.get(id(self.units), "")
+            accepted = _SHOWN_UNITS.get(id(self.units)) or "、".join(unit for unit in self.units if unit)
             shown = re.sub(r"\s+", " ", str(unit_text or "")).strip() or "（空）"
             raise ValueError(f"单位“{shown}”不适用于{self.label}（可用：{accepted}）")
         return self.units[key]
@@ -69,6 +69,16 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("pH", "pH", "", ("pH", "pH值", "PH值", "酸碱度"), _NO_UNIT, maximum=14, unit_required=False),
     Parameter("DO", "溶解氧", "mg/L", ("DO", "溶解氧", "溶解氧(DO)"), _CONCENTRATION),
     Parameter("粪大肠菌群", "粪大肠菌群", "个/L", ("粪大肠菌群", "粪大肠菌群数", "粪大肠杆菌", "粪大肠菌"), _COLIFORMS),
+    # Further parameters industrial and domestic effluent reports carry; no shipped standard limits them
+    # yet, so they read "no applicable limit" until the bureau adds one (or a permit does).
+    Parameter("石油类", "石油类", "mg/L", ("石油类", "矿物油"), _CONCENTRATION),
+    Parameter("动植物油", "动植物油", "mg/L", ("动植物油", "动植物油类"), _CONCENTRATION),
+    Parameter("挥发酚", "挥发酚", "mg/L", ("挥发酚", "挥发性酚类"), _CONCENTRATION),
+    Parameter("LAS", "阴离子表面活性剂", "mg/L", ("LAS", "阴离子表面活性剂", "阴离子表面活性剂(LAS)"), _CONCENTRATION),
+    Parameter("硫化物", "硫化物", "mg/L", ("硫化物",), _CONCENTRATION),
+    Parameter("氟化物", "氟化物", "mg/L", ("氟化物", "氟化物(以F-计)"), _CONCENTRATION),
+    Parameter("色度", "色度", "倍", ("色度", "色度(稀释倍数)"), {"倍": 1.0, "稀释倍数": 1.0, "": 1.0},
+              unit_required=False),
     Parameter(WATER_TEMPERATURE, "水温", "℃", ("水温", "温度", "水温度"), _TEMPERATURE),
     Parameter(FLOW, "流量", "m³/d", ("流量", "日流量", "污水流量", "排放量", "日排放量"), _FLOW),
 )

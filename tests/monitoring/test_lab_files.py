@@ -169,7 +169,7 @@ def test_merged_site_and_time_cells_in_a_workbook(sites, runner, tmp_path):
     ("HZ-GY-001,2026-13-45,COD,86,mg/L,,,", "第 2 行「采样时间」：“2026-13-45”不是有效的采样时间"),
     ("HZ-GY-001,昨天上午,COD,86,mg/L,,,", "第 2 行「采样时间」："),
     ("HZ-GY-001,2099-01-01 10:00,COD,86,mg/L,,,", "第 2 行「采样时间」：采样时间 2099-01-01 10:00 在未来"),
-    ("HZ-GY-001,2026-09-15 10:00,色度,86,mg/L,,,", "第 2 行「监测项目」：未知的监测项目“色度”"),
+    ("HZ-GY-001,2026-09-15 10:00,总汞,86,mg/L,,,", "第 2 行「监测项目」：未知的监测项目“总汞”"),
     ("HZ-GY-001,2026-09-15 10:00,COD,86,g/L,,,", "第 2 行「单位」：单位“g/L”不适用于化学需氧量"),
     ("HZ-GY-001,2026-09-15 10:00,COD,八十六,mg/L,,,", "第 2 行「监测结果」：“八十六”不是监测结果"),
     ("HZ-GY-001,2026-09-15 10:00,COD,ND,mg/L,,,", "第 2 行「监测结果」：“ND”为未检出，但没有给出检出限"),
@@ -195,9 +195,9 @@ def test_a_result_repeated_with_another_value_is_refused(sites, runner, tmp_path
 
 
 def test_wide_form_refusals_name_the_parameter_column(sites, runner, tmp_path):
-    path = write_csv(tmp_path, ["断面编码,采样日期,COD(mg/L),氨氮(mg/L),色度(度)",
+    path = write_csv(tmp_path, ["断面编码,采样日期,COD(mg/L),氨氮(mg/L),总汞(mg/L)",
                                 "DM-HMH-01,2026-11-20,12,0.3,"])
-    assert "第 1 行「色度(度)」：未知的监测项目“色度”" in refused(runner, path)
+    assert "第 1 行「总汞(mg/L)」：未知的监测项目“总汞”" in refused(runner, path)
     path = write_csv(tmp_path, ["断面编码,采样日期,COD,氨氮(mg/L)", "DM-HMH-01,2026-11-20,12,0.3"], name="b.csv")
     assert "第 1 行「COD」：没有单位" in refused(runner, path)
     path = write_csv(tmp_path, ["断面编码,采样日期,COD(mg/L),氨氮(mg/L)", "DM-HMH-01,2026-11-20,12,ND"], name="c.csv")

@@ -25,7 +25,8 @@ def test_names_labs_write(written, code):
 
 
 def test_an_unknown_name_is_none():
-    assert params.lookup("色度") is None and params.lookup("") is None
+    assert params.lookup("总汞") is None and params.lookup("") is None
+    assert params.lookup("石油类").code == "石油类" and params.lookup("色度").unit == "倍"
 
 
 @pytest.mark.parametrize(("code", "unit", "factor"), [
