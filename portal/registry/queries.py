@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal import calendar
 from portal.extensions import db
 from portal.models import (
+    DischargeStandard,
     MonitoringSample,
     Outfall,
     OutfallPhoto,
@@ -71,6 +72,8 @@ def outfall_by_code(code: str) -> Outfall | None:
             selectinload(Outfall.events), selectinload(Outfall.checklist), selectinload(Outfall.photos),
             selectinload(Outfall.samples).joinedload(MonitoringSample.limit)
             .joinedload(StandardLimit.standard),
+            # The page's 监测依据: the outfall's permits (most have none: no query for their limits).
+            joinedload(Outfall.permits).selectinload(DischargeStandard.limits),
         )
     ).unique().first()
 
