@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -32,7 +33,7 @@ class AreasSummary:
 class AreasRejected(geojson.GeoJSONRejected):
     """The file was refused as a whole; ``str()`` names each problem in Chinese."""
 
-    noun = "镇界"
+    noun = _l("镇界")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import math
 import re
 from pathlib import Path
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from shapely.geometry import shape
 from shapely.validation import explain_validity
 
@@ -22,23 +24,23 @@ ACCEPTED_CRS_MARKERS = ("CRS84", "4326", "4490")
 
 # GEOS's reasons, in the clerk's words; the original text follows in brackets for a GIS specialist.
 VALIDITY_REASONS = {
-    "Ring Self-intersection": "环自相交",
-    "Self-intersection": "边界自相交",
-    "Too few points": "顶点过少",
-    "Hole lies outside shell": "内环（洞）在外环之外",
-    "Nested holes": "内环相互嵌套",
-    "Interior is disconnected": "内部被分割成互不相连的部分",
-    "Nested shells": "多个外环相互嵌套",
-    "Duplicate Rings": "存在重复的环",
-    "Invalid Coordinate": "坐标无效",
-    "Ring is not closed": "环未闭合",
+    "Ring Self-intersection": _l("环自相交"),
+    "Self-intersection": _l("边界自相交"),
+    "Too few points": _l("顶点过少"),
+    "Hole lies outside shell": _l("内环（洞）在外环之外"),
+    "Nested holes": _l("内环相互嵌套"),
+    "Interior is disconnected": _l("内部被分割成互不相连的部分"),
+    "Nested shells": _l("多个外环相互嵌套"),
+    "Duplicate Rings": _l("存在重复的环"),
+    "Invalid Coordinate": _l("坐标无效"),
+    "Ring is not closed": _l("环未闭合"),
 }
 
 
 class GeoJSONRejected(Exception):
     """A GeoJSON file refused as a whole; ``str()`` names each problem in Chinese."""
 
-    noun = "GeoJSON"
+    noun = _l("GeoJSON")
 
     def __init__(self, filename: str, problems: list[str]):
         self.filename = filename
@@ -46,7 +48,8 @@ class GeoJSONRejected(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        lines = [f"{self.noun}文件 {self.filename} 未导入，数据库未作任何更改。发现 {len(self.problems)} 处问题："]
+        lines = [_("%(noun)s文件 %(file)s 未导入，数据库未作任何更改。发现 %(n)s 处问题：", noun=self.noun,
+                   file=self.filename, n=len(self.problems))]
         lines += [f"- {problem}" for problem in self.problems]
         return "\n".join(lines)
 
@@ -60,20 +63,21 @@ def read_features(path: Path, rejected: type[GeoJSONRejected], empty: str) -> li
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise rejected(path.name, ["文件不是 UTF-8 编码的文本，不是 GeoJSON。"]) from None
+        raise rejected(path.name, [_("文件不是 UTF-8 编码的文本，不是 GeoJSON。")]) from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise rejected(path.name, [
-            f"文件不是有效的 JSON（第 {error.lineno} 行第 {error.colno} 列：{error.msg}）。"
+            _("文件不是有效的 JSON（第 %(line)s 行第 %(column)s 列：%(error)s）。", line=error.lineno, column=error.colno,
+              error=error.msg)
         ]) from None
     except RecursionError:  # a hostile nesting of brackets
-        raise rejected(path.name, ["文件的 JSON 嵌套过深，不是 GeoJSON。"]) from None
+        raise rejected(path.name, [_("文件的 JSON 嵌套过深，不是 GeoJSON。")]) from None
 
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         found = document.get("type") if isinstance(document, dict) else type(document).__name__
         raise rejected(path.name, [
-            f"顶层应为 GeoJSON FeatureCollection（\"type\": \"FeatureCollection\"），实际为 {found!r}。"
+            _("顶层应为 GeoJSON FeatureCollection（\"type\": \"FeatureCollection\"），实际为 %(found)s。", found=repr(found))
         ])
     crs_problem = _crs_problem(document.get("crs"))
     if crs_problem:
@@ -91,17 +95,17 @@ def _crs_problem(crs) -> str | None:
     described = json.dumps(crs, ensure_ascii=False)
     if any(marker in described for marker in ACCEPTED_CRS_MARKERS):
         return None
-    return (f"文件声明的坐标系 {described} 不是 WGS84 经纬度；请先转换为 EPSG:4326"
-            "（CGCS2000 经纬度亦可）再导入。")
+    return _("文件声明的坐标系 %(crs)s 不是 WGS84 经纬度；请先转换为 EPSG:4326（CGCS2000 经纬度亦可）再导入。",
+             crs=described)
 
 
 def feature_properties(feature) -> tuple[dict | None, list[str]]:
     """A feature's properties (an empty dict when it has none), or what is wrong with the feature."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        return None, ["不是 GeoJSON Feature 对象"]
+        return None, [_("不是 GeoJSON Feature 对象")]
     properties = feature.get("properties")
     if properties is not None and not isinstance(properties, dict):
-        return None, ["properties 应为对象"]
+        return None, [_("properties 应为对象")]
     return properties or {}, []
 
 
@@ -116,7 +120,7 @@ def property_value(properties: dict, keys: tuple[str, ...]):
 
 def feature_label(index: int, name: str | None) -> str:
     """How a refusal names a feature: its number in the file and, when known, its name."""
-    return f"第 {index} 个要素" + (f"（{name}）" if name else "")
+    return _("第 %(n)s 个要素（%(name)s）", n=index, name=name) if name else _("第 %(n)s 个要素", n=index)
 
 
 def read_code(value, key: str, max_length: int) -> tuple[str | None, list[str]]:
@@ -124,10 +128,10 @@ def read_code(value, key: str, max_length: int) -> tuple[str | None, list[str]]:
     if value is None:
         return None, []
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return None, [f"编码（properties.{key}）应为文字或整数"]
+        return None, [_("编码（properties.%(key)s）应为文字或整数", key=key)]
     code = str(value).strip()
     if len(code) > max_length:
-        return None, [f"编码超过 {max_length} 个字符"]
+        return None, [_("编码超过 %(n)s 个字符", n=max_length)]
     return code, []
 
 
@@ -140,10 +144,10 @@ def feature_geometry(feature, accepted: tuple[str, ...], expected: str) -> tuple
         return None, []
     geometry = feature.get("geometry")
     if not isinstance(geometry, dict):
-        return None, ["缺少几何图形（geometry）"]
+        return None, [_("缺少几何图形（geometry）")]
     kind = geometry.get("type")
     if kind not in accepted:
-        return None, [f"几何类型为 {kind}，{expected}"]
+        return None, [_("几何类型为 %(kind)s，%(expected)s", kind=kind, expected=expected)]
     coordinates = geometry.get("coordinates")
     if kind in POLYGONS:
         polygons = [coordinates] if kind == "Polygon" else coordinates
@@ -160,9 +164,9 @@ def feature_geometry(feature, accepted: tuple[str, ...], expected: str) -> tuple
         return None, problems
     parsed = shape(geometry)
     if parsed.is_empty:
-        return None, ["几何图形为空"]
+        return None, [_("几何图形为空")]
     if kind in LINES and parsed.length == 0:
-        return None, ["线的所有点重合，长度为零"]
+        return None, [_("线的所有点重合，长度为零")]
     if not parsed.is_valid:
         return None, [_explain(parsed)]
     return {"type": kind, "coordinates": coordinates}, []
@@ -171,29 +175,29 @@ def feature_geometry(feature, accepted: tuple[str, ...], expected: str) -> tuple
 def _polygon_structure_problems(polygons) -> list[str]:
     """Whether the coordinates nest as polygons → rings → [lon, lat] pairs, with closed rings."""
     if not isinstance(polygons, list) or not polygons:
-        return ["coordinates 结构不正确（应为多边形 → 环 → [经度, 纬度] 的嵌套数组）"]
+        return [_("coordinates 结构不正确（应为多边形 → 环 → [经度, 纬度] 的嵌套数组）")]
     for polygon in polygons:
         if not isinstance(polygon, list) or not polygon:
-            return ["coordinates 结构不正确（多边形应为由环组成的非空数组）"]
+            return [_("coordinates 结构不正确（多边形应为由环组成的非空数组）")]
         for ring in polygon:
             if not isinstance(ring, list) or not all(_is_position(p) for p in ring):
-                return ["coordinates 结构不正确（每个点应为 [经度, 纬度] 数字对）"]
+                return [_("coordinates 结构不正确（每个点应为 [经度, 纬度] 数字对）")]
             if len(ring) < 4:
-                return [f"环只有 {len(ring)} 个点，闭合多边形的环至少需要 4 个点（首尾相同）"]
+                return [_("环只有 %(n)s 个点，闭合多边形的环至少需要 4 个点（首尾相同）", n=len(ring))]
             if ring[0][:2] != ring[-1][:2]:
-                return ["环未闭合（首点与末点不同）"]
+                return [_("环未闭合（首点与末点不同）")]
     return []
 
 
 def _line_structure_problems(lines) -> list[str]:
     """Whether the coordinates nest as lines → [lon, lat] pairs, each line of two points or more."""
     if not isinstance(lines, list) or not lines:
-        return ["coordinates 结构不正确（应为线 → [经度, 纬度] 的嵌套数组）"]
+        return [_("coordinates 结构不正确（应为线 → [经度, 纬度] 的嵌套数组）")]
     for line in lines:
         if not isinstance(line, list) or not all(_is_position(p) for p in line):
-            return ["coordinates 结构不正确（每个点应为 [经度, 纬度] 数字对）"]
+            return [_("coordinates 结构不正确（每个点应为 [经度, 纬度] 数字对）")]
         if len(line) < 2:
-            return [f"线只有 {len(line)} 个点，至少需要 2 个点"]
+            return [_("线只有 %(n)s 个点，至少需要 2 个点", n=len(line))]
     return []
 
 
@@ -208,11 +212,12 @@ def _is_position(value) -> bool:
 def _range_problems(rings) -> list[str]:
     """Coordinates outside WGS84's ranges, usually projected metres or swapped longitude/latitude."""
     for ring in rings:
-        for lon, lat, *_ in ring:
+        for lon, lat, *_height in ring:
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                hint = ("，经纬度可能颠倒" if -180 <= lat <= 180 and -90 <= lon <= 90
-                        else "，文件可能使用投影坐标（米），请转换为 WGS84 经纬度")
-                return [f"坐标 [{lon}, {lat}] 超出 WGS84 经纬度范围（经度 −180～180，纬度 −90～90）{hint}"]
+                hint = (_("，经纬度可能颠倒") if -180 <= lat <= 180 and -90 <= lon <= 90
+                        else _("，文件可能使用投影坐标（米），请转换为 WGS84 经纬度"))
+                return [_("坐标 [%(lon)s, %(lat)s] 超出 WGS84 经纬度范围（经度 −180～180，纬度 −90～90）%(hint)s",
+                          lon=lon, lat=lat, hint=hint)]
     return []
 
 
@@ -220,9 +225,10 @@ def _explain(geometry) -> str:
     """GEOS's reason a geometry is invalid, in Chinese, with the place and the original text."""
     reason = explain_validity(geometry)
     match = re.match(r"^(.*?)\[\s*([-\d.eE+]+)\s+([-\d.eE+]+)\s*\]$", reason)
-    words, where = (match.group(1), f"，位于 [{match.group(2)}, {match.group(3)}]") if match else (reason, "")
-    chinese = next((zh for en, zh in VALIDITY_REASONS.items() if words.startswith(en)), "边界不合法")
-    return f"{chinese}{where}（GEOS：{reason}）"
+    words, where = ((match.group(1), _("，位于 [%(lon)s, %(lat)s]", lon=match.group(2), lat=match.group(3)))
+                    if match else (reason, ""))
+    chinese = next((str(zh) for en, zh in VALIDITY_REASONS.items() if words.startswith(en)), _("边界不合法"))
+    return _("%(reason)s%(where)s（GEOS：%(geos)s）", reason=chinese, where=where, geos=reason)
 
 
 def stored(geometry: dict) -> str:

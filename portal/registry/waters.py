@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal import calendar
@@ -43,14 +45,15 @@ KEYS = {
 }
 # What the public board shows of a water itself; a change to one of them dates the board.
 BOARD_FIELDS = ("name", "kind", "target_class", "supervision_telephone", "goals")
-FIELD_NAMES = {"name": "名称", "kind": "类型", "target_class": "目标水质", "supervision_telephone": "监督电话",
-               "goals": "治理目标", "code": "编码", "geometry": "几何图形"}
+FIELD_NAMES = {"name": _l("名称"), "kind": _l("类型"), "target_class": _l("目标水质"),
+               "supervision_telephone": _l("监督电话"), "goals": _l("治理目标"), "code": _l("编码"),
+               "geometry": _l("几何图形")}
 
 
 class WatersRejected(geojson.GeoJSONRejected):
     """The waters file was refused as a whole; nothing was written."""
 
-    noun = "水体"
+    noun = _l("水体")
 
 
 @dataclass(frozen=True)
@@ -75,18 +78,19 @@ class WatersSummary:
 
     def report(self, dry_run: bool = False) -> str:
         """The summary as the clerk reads it."""
-        verb = "将" if dry_run else "已"
-        lines = [f"水体文件“{self.filename}”：共 {self.total} 个水体。",
-                 f"{verb}新增 {len(self.added)} 个，{verb}修改 {len(self.updated)} 个，无变化 {self.unchanged} 个。"]
+        counts = {"added": len(self.added), "changed": len(self.updated), "same": self.unchanged}
+        lines = [_("水体文件“%(file)s”：共 %(n)s 个水体。", file=self.filename, n=self.total),
+                 _("将新增 %(added)s 个，将修改 %(changed)s 个，无变化 %(same)s 个。", **counts) if dry_run
+                 else _("已新增 %(added)s 个，已修改 %(changed)s 个，无变化 %(same)s 个。", **counts)]
         if self.added:
-            lines.append("新增：" + "、".join(self.added))
+            lines.append(_("新增：%(names)s", names="、".join(self.added)))
         for name, fields in self.updated:
-            lines.append(f"修改 {name}：" + "、".join(FIELD_NAMES[f] for f in fields))
+            lines.append(_("修改 %(name)s：%(fields)s", name=name, fields="、".join(str(FIELD_NAMES[f]) for f in fields)))
         if self.board_changed:
-            lines.append(f"公示牌内容有变化，变更日期记为 {self.changed_on.isoformat()}（须在规定天数内更新公示牌）："
-                         + "、".join(self.board_changed))
+            lines.append(_("公示牌内容有变化，变更日期记为 %(date)s（须在规定天数内更新公示牌）：%(waters)s",
+                           date=self.changed_on.isoformat(), waters="、".join(self.board_changed)))
         if dry_run:
-            lines.append("（试运行：未写入数据库）")
+            lines.append(_("（试运行：未写入数据库）"))
         return "\n".join(lines)
 
 
@@ -136,22 +140,24 @@ def import_waters(path: Path, dry_run: bool = False) -> WatersSummary:
 def _read(path: Path) -> list[_Water]:
     """Every feature read and checked; every problem collected before refusing."""
     features = geojson.read_features(path, WatersRejected,
-                                     "FeatureCollection 的 features 应为非空列表，文件中没有任何水体。")
+                                     _("FeatureCollection 的 features 应为非空列表，文件中没有任何水体。"))
     problems, waters = [], []
     first_of_name, first_of_code = {}, {}
     for index, feature in enumerate(features, start=1):
         values, name, feature_problems = _feature(feature)
         if name and name in first_of_name:
-            feature_problems.append(f"名称与第 {first_of_name[name]} 个要素重复，同一文件中每个水体只能出现一次")
+            feature_problems.append(_("名称与第 %(n)s 个要素重复，同一文件中每个水体只能出现一次", n=first_of_name[name]))
         elif name:
             first_of_name[name] = index
         code = values.get("code") if values else None
         if code and code in first_of_code:
-            feature_problems.append(f"编码（properties.code）{code} 与第 {first_of_code[code]} 个要素重复")
+            feature_problems.append(_("编码（properties.code）%(code)s 与第 %(n)s 个要素重复", code=code,
+                                      n=first_of_code[code]))
         elif code:
             first_of_code[code] = index
         if feature_problems:
-            problems.append(f"{geojson.feature_label(index, name)}：" + "；".join(feature_problems) + "。")
+            problems.append(_("%(feature)s：%(problems)s。", feature=geojson.feature_label(index, name),
+                              problems=_("；").join(str(p) for p in feature_problems)))
         else:
             waters.append(_Water(index, values))
     if problems:
@@ -167,14 +173,14 @@ def _feature(feature) -> tuple[dict | None, str | None, list[str]]:
     values: dict = {}
     key, name = geojson.property_value(properties, KEYS["name"])
     if name is None:
-        problems.append("缺少名称（properties.name 或 名称）")
+        problems.append(_("缺少名称（properties.name 或 名称）"))
     elif not isinstance(name, str):
-        problems.append(f"名称（properties.{key}）应为文字")
+        problems.append(_("名称（properties.%(key)s）应为文字", key=key))
         name = None
     else:
         name = " ".join(name.split())
         if len(name) > NAME_MAX:
-            problems.append(f"名称（properties.{key}）超过 {NAME_MAX} 个字符")
+            problems.append(_("名称（properties.%(key)s）超过 %(n)s 个字符", key=key, n=NAME_MAX))
         values["name"] = name
     key, code = geojson.property_value(properties, KEYS["code"])
     code, code_problems = geojson.read_code(code, key, CODE_MAX)
@@ -188,15 +194,15 @@ def _feature(feature) -> tuple[dict | None, str | None, list[str]]:
     if kind_text is not None:
         term = vocab.WATER_BODY_KINDS.lookup(str(kind_text))
         if term is None:
-            problems.append(f"类型（properties.{kind_key}）“{kind_text}”不是可用的值；可填：河流、湖泊、水库"
-                            "（或 river、lake、reservoir）")
+            problems.append(_("类型（properties.%(key)s）“%(text)s”不是可用的值；可填：河流、湖泊、水库"
+                              "（或 river、lake、reservoir）", key=kind_key, text=kind_text))
         else:
             kind = term.code
     if geometry is not None:
         accepted = geojson.LINES if kind == "river" else geojson.POLYGONS if kind else geojson.LINES + geojson.POLYGONS
-        expected = ("河流应为 LineString 或 MultiLineString" if kind == "river"
-                    else "湖泊、水库应为 Polygon 或 MultiPolygon" if kind
-                    else "水体应为线（河流）或面（湖泊、水库）")
+        expected = (_("河流应为 LineString 或 MultiLineString") if kind == "river"
+                    else _("湖泊、水库应为 Polygon 或 MultiPolygon") if kind
+                    else _("水体应为线（河流）或面（湖泊、水库）"))
         shape_, geometry_problems = geojson.feature_geometry(feature, accepted, expected)
         problems += geometry_problems
         if shape_:
@@ -204,32 +210,32 @@ def _feature(feature) -> tuple[dict | None, str | None, list[str]]:
             if kind is None:  # no kind given: a line is a river, an area a lake unless it is called 水库
                 kind = "river" if shape_["type"] in geojson.LINES else "reservoir" if name and "水库" in name else "lake"
     elif kind is None and kind_text is None:
-        problems.append("缺少类型（properties.kind 或 类型）：没有几何图形时须写明河流、湖泊或水库")
+        problems.append(_("缺少类型（properties.kind 或 类型）：没有几何图形时须写明河流、湖泊或水库"))
     if kind:
         values["kind"] = kind
 
     key, target = geojson.property_value(properties, KEYS["target_class"])
     if target is None:
-        problems.append("缺少目标水质（properties.target_class 或 目标水质，I–V 类）")
+        problems.append(_("缺少目标水质（properties.target_class 或 目标水质，I–V 类）"))
     else:
         try:
             values["target_class"] = read_water_class(target)
         except CellError as error:
-            problems.append(f"目标水质（properties.{key}）：{error}")
+            problems.append(_("目标水质（properties.%(key)s）：%(error)s", key=key, error=error))
     key, telephone = geojson.property_value(properties, KEYS["supervision_telephone"])
     if telephone is not None:
         try:
             values["supervision_telephone"] = read_telephone(telephone)
         except CellError as error:
-            problems.append(f"监督电话（properties.{key}）：{error}")
+            problems.append(_("监督电话（properties.%(key)s）：%(error)s", key=key, error=error))
     key, goals = geojson.property_value(properties, KEYS["goals"])
     if goals is not None:
         if isinstance(goals, list):  # goals written as a list of sentences
             goals = "\n".join(str(item).strip() for item in goals if str(item).strip())
         if not isinstance(goals, str):
-            problems.append(f"治理目标（properties.{key}）应为文字")
+            problems.append(_("治理目标（properties.%(key)s）应为文字", key=key))
         elif len(goals.strip()) > GOALS_MAX:
-            problems.append(f"治理目标（properties.{key}）超过 {GOALS_MAX} 个字符")
+            problems.append(_("治理目标（properties.%(key)s）超过 %(n)s 个字符", key=key, n=GOALS_MAX))
         else:
             values["goals"] = goals.strip()
     return values, name, problems
@@ -249,16 +255,18 @@ def _match(filename: str, waters: list[_Water]) -> list[tuple[WaterBody | None, 
         named = by_name.get(name)
         if record is None and named is not None:
             if code and named.code and named.code != code:
-                problems.append(f"{label}：名称“{name}”已属于数据库中编码为 {named.code} 的水体，"
-                                f"与本文件的编码（properties.code）{code} 不同；请核对编码。")
+                problems.append(_("%(feature)s：名称“%(name)s”已属于数据库中编码为 %(held)s 的水体，"
+                                  "与本文件的编码（properties.code）%(code)s 不同；请核对编码。", feature=label,
+                                  name=name, held=named.code, code=code))
                 continue
             record = named
         elif record is not None and named is not None and named is not record:
-            problems.append(f"{label}：编码 {code} 属于数据库中的“{record.name}”，但名称“{name}”已属于另一个水体；"
-                            "两个水体不能同名。")
+            problems.append(_("%(feature)s：编码 %(code)s 属于数据库中的“%(holder)s”，但名称“%(name)s”已属于另一个水体；"
+                              "两个水体不能同名。", feature=label, code=code, holder=record.name, name=name))
             continue
         if record is not None and record.id in claimed:
-            problems.append(f"{label}：与第 {claimed[record.id]} 个要素指向数据库中同一个水体“{record.name}”。")
+            problems.append(_("%(feature)s：与第 %(n)s 个要素指向数据库中同一个水体“%(name)s”。", feature=label,
+                              n=claimed[record.id], name=record.name))
             continue
         if record is not None:
             claimed[record.id] = water.index

@@ -146,3 +146,15 @@ def test_a_refusal_reads_in_the_clerks_language(app, admin_client):
     assert "2 problems found, nothing in the database was changed" in english
     assert "“部级” is not a river chief level" in english
     assert "there is no water with the name or code “胡玛河”; did you mean: 呼玛河?" in english
+
+
+def test_a_waters_refusal_reads_in_english_too(app, admin_client):
+    bad = (b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "x", '
+           b'"target_class": "II"}, "geometry": {"type": "LineString", "coordinates": [[52.0, 123.4], [52.1, 123.5]]}}]}')
+
+    english = admin_client.post("/admin/waters/import?lang=en", data={"upload": (io.BytesIO(bad), "w.geojson")},
+                                content_type="multipart/form-data").get_data(as_text=True)
+
+    assert "The waters file w.geojson was not imported" in english
+    assert "Feature 1 (x): the position [52.0, 123.4] is outside WGS84" in english
+    assert "longitude and latitude may be swapped" in english
