@@ -11,7 +11,7 @@ import io
 import json
 from urllib.parse import quote
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask_babel import gettext as _
 
 from portal import calendar
@@ -77,7 +77,8 @@ def sections_geojson():
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE
     response.vary.add("Cookie")  # the language cookie changes the labels
-    return response
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/sections.csv")

@@ -237,3 +237,9 @@ def test_a_hostile_section_name_is_shown_as_text(client, river):
         assert "&lt;script&gt;alert(" in html, path
     features = client.get("/api/v1/sections.geojson").get_json()["features"]
     assert any(f["properties"]["name"] == '<script>alert("断面")</script>' for f in features)  # data, as it is
+
+
+def test_sections_geojson_answers_304_while_unchanged(client, river):
+    first = client.get("/api/v1/sections.geojson")
+    again = client.get("/api/v1/sections.geojson", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
