@@ -318,14 +318,26 @@ def _find_header(grid: list[tuple[int, list]]):
         names = set(found.values())
         if "name" not in names or not names & {"water", "town", "level"}:
             continue
+        labels = {c: (cells[c], f) for c, f in found.items()}
+        # A second header row names sub-columns under a merged group (联系方式 over 办公电话, 手机);
+        # under the name column it is blank (the name cell merged down), never a person's name.
+        header_at, first_data = number, index + 1
+        if index + 1 < len(grid):
+            below_number, below = grid[index + 1]
+            sub = {c: f for c, text in enumerate(below) if text is not None and (f := field_for_header(text))}
+            name_column = next(c for c, f in found.items() if f == "name")
+            name_below = below[name_column] if name_column < len(below) else None
+            if sub and (name_below is None or field_for_header(name_below) == "name"):
+                labels.update({c: (below[c], f) for c, f in sub.items()})
+                header_at, first_data = below_number, index + 2
         columns, headers, unknown = {}, {}, []
-        for c, name in found.items():
+        for c, (text, name) in sorted(labels.items()):
             if name and name not in columns:
                 columns[name] = c
-                headers[name] = clean_text(cells[c])
-            elif clean_text(cells[c]) and clean_text(cells[c]) not in unknown:
-                unknown.append(clean_text(cells[c]))
-        return number, columns, headers, unknown, [(n, list(c)) for n, c in grid[index + 1:]]
+                headers[name] = clean_text(text)
+            elif clean_text(text) and clean_text(text) not in unknown:  # unknown, or a second column of a field
+                unknown.append(clean_text(text))
+        return header_at, columns, headers, unknown, [(n, list(c)) for n, c in grid[first_data:]]
     return None
 
 
@@ -555,8 +567,13 @@ def _read_public(present, columns, values, fail) -> None:
     if text in ("",) or text in NO:
         values["telephone_is_official"] = False
     elif text in YES:
-        if not values.get("telephone"):
+        telephone = values.get("telephone")
+        numbers = re.findall(r"\d[\d\-]{4,}\d", telephone or "")
+        if not telephone:
             fail("public", _("标记为公开，但没有填写电话"))
+        elif len(numbers) > 1 and any(re.fullmatch(r"1[3-9]\d{9}", n.replace("-", "")) for n in numbers):
+            # A cell with an office line and a mobile: publishing it would publish the person's own number.
+            fail("public", _("标记为公开，但电话一栏同时有手机号码：只有单位电话可以公开，请只保留单位电话，或改标“否”"))
         values["telephone_is_official"] = True
     else:
         fail("public", _("“%(text)s”应填“是”或“否”（只有单位的办公或监督电话才可标“是”公开）",

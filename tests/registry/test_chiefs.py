@@ -382,3 +382,30 @@ def test_a_numbering_column_headed_编号_does_not_rename_someone_else(places, t
     message = refused.value.report()
     assert "第 2 行「编号」：编号“1”已属于数据库中的河长 王建国（呼玛河），与本行的姓名和河湖都不同" in message
     assert "请把列名改为“序号”" in message
+
+
+def test_a_workbook_with_a_two_row_header_under_merged_groups(places, tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["呼中区河长公示名单"])
+    sheet.append(["河长姓名", "河长级别", "所在河流", "联系方式", None, "电话是否公开"])
+    sheet.append([None, None, None, "办公电话", "手机", None])
+    sheet.append(["王建国", "区级", "呼玛河", "0457-3322101", "13904571234", "是"])
+    for merged in ("A2:A3", "B2:B3", "C2:C3", "D2:E2", "F2:F3"):
+        sheet.merge_cells(merged)
+    path = tmp_path / "名单.xlsx"
+    workbook.save(path)
+
+    summary = import_committed(path)
+
+    assert summary.added == ["王建国"] and "手机" in summary.unknown_headers
+    chief = db.session.scalar(select(RiverChief))
+    assert (chief.telephone, chief.telephone_is_official) == ("0457-3322101", True)
+
+
+def test_a_mobile_in_a_telephone_marked_public_is_refused(places, tmp_path):
+    with pytest.raises(chiefs.ChiefsRejected) as refused:
+        chiefs.import_chiefs(write_csv(tmp_path, [["", "王建国", "区长", "区级", "呼玛河", "", "",
+                                                   "0457-3322101、13904571234", "是", ""]]))
+
+    assert "第 2 行「电话是否公开」：标记为公开，但电话一栏同时有手机号码" in refused.value.report()
