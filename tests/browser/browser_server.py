@@ -13,10 +13,11 @@ from portal.extensions import db
 
 
 @contextmanager
-def serve_portal(folder, database_name: str, prepare=None, **settings):
+def serve_portal(folder, database_name: str, prepare=None, seed_demo: bool = True, **settings):
     """The portal with demo data on a database of its own, served on a free local port; yields its URL.
 
-    ``prepare(app)`` runs inside an app context after the demo data is in, to plant more data.
+    ``prepare(app)`` runs inside an app context after the demo data is in, to plant more data;
+    with ``seed_demo=False`` there is no demo data, only what ``prepare`` loads.
     """
     from flask_migrate import upgrade
 
@@ -29,8 +30,9 @@ def serve_portal(folder, database_name: str, prepare=None, **settings):
                           "DATABASE_URL": url, "BASEMAP": "none", **settings})
         with app.app_context():
             upgrade()
-            with transaction():
-                demo.seed()
+            if seed_demo:
+                with transaction():
+                    demo.seed()
             if prepare:
                 prepare(app)
             db.session.remove()
