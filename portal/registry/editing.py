@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal import access, audit
 from portal.extensions import db
 from portal.models import Outfall, Town, WaterBody
-from portal.registry import history
+from portal.registry import chiefs, history
 from portal.registry import vocabulary as vocab
 from portal.registry.ledger_format import COLUMNS_BY_FIELD, CellError, clean_text
 from portal.registry.ledger_mapping import RegistryLookup, apply_ledger_values, infer_party_kind, ledger_values
@@ -63,6 +63,8 @@ def edit_outfall(outfall: Outfall, raw: dict[str, Any], actor, reason: str) -> l
         return []
     apply_ledger_values(outfall, desired, RegistryLookup(db.session))
     db.session.flush()
+    if {"supervising_leader", "town", "water_body"} & {field for field, _, _ in changes}:
+        _link_leader(outfall)
     if not access.can(actor, "edit", outfall):
         # Moved out of the editor's own town: that is the bureau's decision. The caller's transaction
         # rolls the change back.
@@ -72,6 +74,16 @@ def edit_outfall(outfall: Outfall, raw: dict[str, Any], actor, reason: str) -> l
                  detail={"fields": [field for field, _, _ in changes]})
     db.session.flush()
     return changes
+
+
+def _link_leader(outfall: Outfall) -> None:
+    """Point the outfall at the river chief its 包保领导 names, as the ledger import does; a name that is
+    not on the chiefs' list (once there is one) or names two chiefs refuses the edit."""
+    leaders = chiefs.LeaderIndex()
+    chief, problem = leaders.resolve(outfall.supervising_leader, outfall.town_id, outfall.water_body_id)
+    if problem:
+        raise EditRefused({"supervising_leader": problem})
+    outfall.supervising_chief_id = chief.id if chief else None
 
 
 def _read(raw: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:

@@ -154,3 +154,19 @@ def test_the_bureau_moves_an_outfall_to_another_town(client, make_account, sign_
     assert client.post("/admin/outfalls/HZ-GY-001/edit", data=form_of(outfall, town="碧水镇")).status_code == 302
     db.session.expire_all()
     assert [(e.field, e.old_value, e.new_value) for e in events(outfall.id)] == [("town", "呼中镇", "碧水镇")]
+
+
+def test_the_supervising_leader_is_linked_to_the_chiefs_record(client, make_account, sign_in, outfall):
+    from factories import make_chief
+
+    chief = make_chief("王建国", level="district", water_body=make_water_body("呼玛河"))
+    db.session.commit()
+    sign_in(client, make_account("admin"))
+    assert client.post("/admin/outfalls/HZ-GY-001/edit", data=form_of(outfall, supervising_leader="王建国")).status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(Outfall.supervising_chief_id).where(Outfall.code == "HZ-GY-001")) == chief.id
+    unknown = client.post("/admin/outfalls/HZ-GY-001/edit", data=form_of(outfall, supervising_leader="张三", name="新名"))
+    assert unknown.status_code == 422 and "包保领导「张三」不在河长名录中" in unknown.get_data(as_text=True)
+    db.session.expire_all()
+    record = db.session.scalar(select(Outfall).where(Outfall.code == "HZ-GY-001"))
+    assert (record.supervising_leader, record.name, record.supervising_chief_id) == ("王建国", "呼中镇林产品加工厂排污口", chief.id)
