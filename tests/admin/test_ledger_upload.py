@@ -73,6 +73,7 @@ def test_a_dry_run_shows_additions_and_changes_and_writes_nothing(app, admin_cli
     assert "试运行：台账2026-11.xlsx" in page and "将新增 1 个，将修改 1 个" in page
     assert "HZ-T-0002" in page and "测试排污口HZ-T-0001 → 改名的排污口" in page and "整治中 → 已完成" in page
     assert "确认导入" in page
+    assert "（试运行：未写入数据库）" in page  # the importer's own report, as the command prints it
     db.session.expire_all()
     assert count(Outfall) == 1 and count(OutfallEvent) == events
     assert db.session.scalar(select(Outfall.name).where(Outfall.code == "HZ-T-0001")) == "测试排污口HZ-T-0001"
