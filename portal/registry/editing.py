@@ -35,6 +35,7 @@ class EditRefused(Exception):
     words, or a message in the visitor's language)."""
 
     def __init__(self, errors: dict[str, Any]):
+        """Keep the errors by field; the exception's text lists them for logs."""
         self.errors = errors
         super().__init__("；".join(f"{field}：{message}" for field, message in errors.items()))
 

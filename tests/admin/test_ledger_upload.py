@@ -34,6 +34,7 @@ def admin_client(app, client, make_account, sign_in, towns):
 
 
 def count(model) -> int:
+    """How many rows the table holds."""
     return db.session.scalar(select(func.count()).select_from(model))
 
 
@@ -44,10 +45,12 @@ def upload(client, path: Path):
 
 
 def token_of(page: str) -> str:
+    """The staged upload's token, from the confirmation form of a dry-run page."""
     return re.search(r'name="token" value="([^"]+)"', page).group(1)
 
 
 def staged_files(app) -> list[Path]:
+    """The files waiting in the private staging folder."""
     root = Path(app.instance_path) / "ledger-uploads"
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 

@@ -45,6 +45,7 @@ def form_of(outfall: Outfall, **changes) -> dict:
 
 
 def events(outfall_id) -> list[OutfallEvent]:
+    """The outfall's history, oldest first."""
     return list(db.session.scalars(select(OutfallEvent).where(OutfallEvent.outfall_id == outfall_id)
                                    .order_by(OutfallEvent.id)))
 

@@ -19,6 +19,7 @@ from portal.registry import snapshots
 def clock(monkeypatch):
     """``clock(datetime)``: move the district's clock (portal.calendar's test seam)."""
     def move(instant):
+        """Make ``instant`` the current time."""
         monkeypatch.setattr(calendar, "_clock", lambda: instant)
     return move
 
@@ -42,6 +43,7 @@ def registry(app):
 
 
 def count_snapshots() -> int:
+    """How many snapshots are kept."""
     return db.session.scalar(select(func.count()).select_from(ProgressSnapshot))
 
 
