@@ -235,3 +235,21 @@ def test_the_basis_block_in_english_has_no_chinese_but_the_standards_own_titles(
     block = html[html.index('<div class="monitoring-basis"'):html.index("</div>", html.index("basis-limits-caption"))]
     assert "Fecal coliforms (Fecal coliforms)" not in block and "Fecal coliforms" in block and "per L" in block
     assert not CJK_RUN.findall(MARKED_CHINESE.sub("", block))
+
+
+def test_every_reason_the_rule_gives_has_its_own_words(app):
+    from portal.public.outfall_record import explain_standard
+
+    outfall = industrial()
+    section = MonitoringSection(code="DM-T-01", name="测试断面", water_body=outfall.water_body)
+    keys = {value for name, value in vars(standards).items()
+            if name.startswith(("BY_", "NO_")) and isinstance(value, str)}
+    assert len(keys) == 12
+    standard = db.session.scalar(db.select(DischargeStandard).where(DischargeStandard.code == "GB 8978-1996"))
+    with app.test_request_context():
+        for key in keys:
+            applicable = standards.Applicable(standard=standard, reason=key, water_class="III",
+                                              permit=permit(outfall) if key == standards.BY_PERMIT else None)
+            words = explain_standard(applicable, section if key in (standards.BY_SECTION_CLASS, standards.NO_SECTION_CLASS)
+                                     else outfall)
+            assert words and words != "评价依据没有记录。", key
