@@ -39,7 +39,8 @@ RULES = _public_get_rules()
 def _paths(rule: str, value: str) -> list[str]:
     """The route with every path variable set to the hostile value, and each alone (others sound)."""
     sound = {"code": "HZ-P01", "town_id": "1", "water_body_id": "1", "photo_id": "1", "secret": "s" * 20,
-             "package": "leaflet", "filename": "leaflet.js", "storage_key": "HZ-P01/a.png"}
+             "package": "leaflet", "filename": "leaflet.js", "storage_key": "HZ-P01/a.png",
+             "document_id": "1"}
     names = RAW_VARIABLE.findall(rule)
     paths = [RAW_VARIABLE.sub(lambda _m: value, rule)]
     for name in names:
