@@ -134,7 +134,8 @@ def _check(outfall: Outfall, values: dict[str, Any], errors: dict[str, str]) -> 
                                                              Outfall.id != outfall.id))
         if owner:
             errors["national_code"] = _l("国家编码“%(code)s”已属于排污口 %(owner)s", code=national, owner=owner)
-    if values.get("party_kind") and not values.get("party", outfall.responsible_party and outfall.responsible_party.name):
+    # A kind without any party describes nobody; a party cleared takes its kind with it (see _complete).
+    if values.get("party_kind") and "party" not in values and outfall.responsible_party is None:
         errors["party_kind"] = _l("填写了责任主体类型，但没有责任主体")
     has_plan = outfall.plan is not None
     if "measure" in values and values["measure"] is None and "measure" not in errors:

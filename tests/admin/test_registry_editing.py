@@ -171,3 +171,20 @@ def test_the_supervising_leader_is_linked_to_the_chiefs_record(client, make_acco
     db.session.expire_all()
     record = db.session.scalar(select(Outfall).where(Outfall.code == "HZ-GY-001"))
     assert (record.supervising_leader, record.name, record.supervising_chief_id) == ("王建国", "呼中镇林产品加工厂排污口", chief.id)
+
+
+def test_clearing_the_party_clears_its_kind_and_a_plan_can_be_added(client, make_account, sign_in, app):
+    record = make_outfall(code="HY-YS-001", town=make_town("呼源镇"), party=make_party("呼源镇人民政府", kind="government"),
+                          plan=None)
+    db.session.commit()
+    sign_in(client, make_account("admin"))
+    values = {"name": record.name, "town": "呼源镇", "water_body": "呼玛河", "outfall_type": "other",
+              "party": "", "party_kind": "government", "measure": "standardise", "deadline": "2026-12-31",
+              "outfall_subtype": "", "discharge_mode": "", "approval_status": "", "status": "",
+              "reason": "排查后确定整治方案"}
+    response = client.post("/admin/outfalls/HY-YS-001/edit", data=values)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    record = db.session.scalar(select(Outfall).where(Outfall.code == "HY-YS-001"))
+    assert record.responsible_party is None
+    assert (record.plan.measure, record.plan.status, record.plan.deadline) == ("standardise", "not_started", date(2026, 12, 31))
