@@ -264,3 +264,14 @@ def test_the_demo_boards_carry_goals_dates_and_one_late_board(client):
     assert "仍未更新现场公示牌" in late and "治理目标 水质稳定达到地表水 III 类" in late
     assert "仍未更新现场公示牌" not in fine and "更新于" in fine
     assert personal and not any(number in fine for number in personal)
+
+
+@pytest.mark.parametrize("days", [0, "15", True, 400])
+def test_a_wrong_board_update_setting_stops_start_up_naming_it(monkeypatch, tmp_path, days):
+    from portal import create_app
+    from portal.config import ConfigError
+
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(ConfigError, match="RIVER_BOARD_UPDATE_DAYS"):
+        create_app({"SECRET_KEY": "x", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                    "TESTING": True, "RIVER_BOARD_UPDATE_DAYS": days})
