@@ -111,7 +111,8 @@ COLUMNS: list[Column] = [
     Column("是否逾期", _l("“是”：该排污口至少有一项整治要求超过时限（或过渡期）仍未完成，按下载当天判断。"), "flag",
            lambda r: r.overdue, 10),
     Column("包保领导", _l("河湖长制下负责该排污口的领导（公职人员）。"), "text",
-           lambda r: r.outfall.supervising_leader, 10),
+           lambda r: r.outfall.supervising_chief.name if r.outfall.supervising_chief else r.outfall.supervising_leader,
+           10),
     Column("是否演示数据", _l("“是”：为演示平台而虚构的数据，不是真实排污口。"), "flag",
            lambda r: r.outfall.is_demo, 10),
     Column("页面链接", _l("排污口公开页面（一口一档）的网址。"), "url", lambda r: r.url, 40),
@@ -134,7 +135,7 @@ def records(outfall_filter: OutfallFilter, today: date, page_url: Callable[[str]
     query = (
         outfall_filter.apply(select(Outfall), today)
         .options(joinedload(Outfall.town), joinedload(Outfall.water_body), joinedload(Outfall.responsible_party),
-                 selectinload(Outfall.plans))
+                 joinedload(Outfall.supervising_chief), selectinload(Outfall.plans))
         .order_by(Outfall.code)
         .execution_options(yield_per=BATCH_SIZE)
     )
