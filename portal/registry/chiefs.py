@@ -83,6 +83,7 @@ HEADERS = {
 }
 FIELD_BY_HEADER = {header_key(spelling): name for name, spellings in HEADERS.items() for spelling in spellings}
 COLUMN_NAMES = {name: spellings[0] for name, spellings in HEADERS.items()}
+SAME_AS_ABOVE = {"同上", "〃", "\"", "”", "同前", "同左"}
 YES = {"是", "公开", "y", "yes", "true", "1", "√", "✓", "对"}
 NO = {"否", "不公开", "n", "no", "false", "0", "×", "不"}
 # What a board shows of a chief: a change to one of them dates the water's board.
@@ -399,6 +400,7 @@ def _check_rows(columns, headers, grid) -> tuple[list[_Row], list[RowError]]:
     places = _Places()
     rows, errors = [], []
     first_of_code, first_of_chief = {}, {}
+    previous_water = None
     for number, cells in grid:
         raw = {f: cells[c] for f, c in columns.items() if c < len(cells)}
         present = {f: v for f, v in raw.items() if v is not None and clean_text(v) != ""}
@@ -437,12 +439,20 @@ def _check_rows(columns, headers, grid) -> tuple[list[_Row], list[RowError]]:
                 values["code"] = code
             except CellError as error:
                 fail("code", str(error))
-        if "level" in columns:
+        if "level" in columns and ("level" in present or not _office_level(values.get("title"))):
             _read_level(present, values, fail)
-        else:
+        else:  # no 级别 column, or a blank one beside an office that says it (区长, 镇长)
             values["level"] = _inferred_level(values.get("title"), present)
             values["level_rank"] = RANKS[values["level"]]
+        # 同上 (or a row naming neither water nor town, as a merged cell saved to CSV leaves it) repeats the
+        # water of the row above.
+        if clean_text(present.get("water", "")) in SAME_AS_ABOVE or ("water" not in present and "town" not in present):
+            if previous_water is not None:
+                present["water"] = previous_water
+            elif "water" in present:
+                del present["water"]
         found_waters, town = _read_places(present, columns, places, fail)
+        previous_water = present.get("water", previous_water)
         _read_public(present, columns, values, fail)
         if values.get("code"):
             folded_code = values["code"].casefold()
@@ -487,14 +497,19 @@ def _read_telephone(value: Any) -> str:
         return read_telephone(value)  # refused in the clerk's own words, not the cleaned ones
 
 
-def _inferred_level(title: str | None, present: dict) -> str:
-    """The level of a file without a 级别 column: from the office (区长 → 区级, 镇长 → 镇级), else from the town."""
+def _office_level(title: str | None) -> str | None:
+    """The level an office implies: 村/社区 → 村级, 镇/乡 → 镇级, 区/县 → 区级, 市 → 市级, 省 → 省级."""
     text = title or ""
     for marks, level in ((("村", "社区", "嘎查"), "village"), (("镇", "乡", "街道"), "town"),
                          (("区", "县", "旗"), "district"), (("市", "地委", "行署"), "city"), (("省",), "province")):
         if any(mark in text for mark in marks):
             return level
-    return "town" if "town" in present else "district"
+    return None
+
+
+def _inferred_level(title: str | None, present: dict) -> str:
+    """The level of a row without one: from the office (区长 → 区级, 镇长 → 镇级), else from the town."""
+    return _office_level(title) or ("town" if "town" in present else "district")
 
 
 def level_for(text: str) -> str | None:

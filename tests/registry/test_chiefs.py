@@ -110,7 +110,7 @@ def test_a_title_row_above_the_header_and_a_note_below_are_skipped(places, tmp_p
 
 @pytest.mark.parametrize("row,expected", [
     (["", "王建国", "区长", "省长级", "呼玛河", "", "", "", "", ""], "第 2 行「级别」：“省长级”不是河长级别"),
-    (["", "王建国", "区长", "", "呼玛河", "", "", "", "", ""], "第 2 行「级别」：必填"),
+    (["", "王建国", "", "", "呼玛河", "", "", "", "", ""], "第 2 行「级别」：必填"),
     (["", "", "区长", "区级", "呼玛河", "", "", "", "", ""], "第 2 行「姓名」：必填"),
     (["", "王建国", "区长", "区级", "胡玛河", "", "", "", "", ""], "第 2 行「河湖」：找不到名称或编码为“胡玛河”的河湖；是否为：呼玛河"),
     (["", "王建国", "区长", "区级", "", "呼忠镇", "", "", "", ""], "第 2 行「镇」：找不到名为“呼忠镇”的镇；是否为：呼源镇、呼中镇？"),
@@ -409,3 +409,24 @@ def test_a_mobile_in_a_telephone_marked_public_is_refused(places, tmp_path):
                                                    "0457-3322101、13904571234", "是", ""]]))
 
     assert "第 2 行「电话是否公开」：标记为公开，但电话一栏同时有手机号码" in refused.value.report()
+
+
+def test_同上_and_a_blank_river_under_a_merged_cell_repeat_the_river_above(places, tmp_path):
+    summary = import_committed(write_csv(tmp_path, [
+        ["王建国", "区级", "呼玛河", "", "区长"],
+        ["李明", "镇级", "", "", "呼中镇镇长"],
+        ["张三", "村级", "同上", "呼中镇", "向阳社区党支部书记"],
+        ["赵立新", "", "碧水河", "", "副区长"],
+    ], header=["姓名", "级别", "河湖", "镇", "职务"]))
+
+    assert len(summary.added) == 4
+    assert board("呼玛河") == [("district", "王建国", None), ("town", "李明", None), ("village", "张三", "呼中镇")]
+    assert board("碧水河") == [("district", "赵立新", None)]  # a blank 级别 beside 副区长
+
+
+def test_a_blank_level_beside_an_office_that_does_not_say_it_is_refused(places, tmp_path):
+    with pytest.raises(chiefs.ChiefsRejected) as refused:
+        chiefs.import_chiefs(write_csv(tmp_path, [["王建国", "", "呼玛河", "总工程师"]],
+                                       header=["姓名", "级别", "河湖", "职务"]))
+
+    assert "第 2 行「级别」：必填，不能为空" in refused.value.report()
