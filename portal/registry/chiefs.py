@@ -205,6 +205,8 @@ def import_chiefs(path: Path, dry_run: bool = False) -> ChiefsSummary:
     rows, errors = _check_rows(columns, headers, grid)
     if errors:
         raise ChiefsRejected(filename, sorted(errors, key=lambda e: e.row))
+    if not rows:  # an empty roster would take nobody off any board, and is more likely the wrong file
+        raise ChiefsRejected(filename, problem=_("表头下没有任何河长"))
     summary = ChiefsSummary(filename, len(rows), unknown_headers=unknown, changed_on=calendar.today())
     on_record = db.session.scalars(select(RiverChief).order_by(RiverChief.id)).all()
     matched, conflicts = _match(rows, on_record)

@@ -430,3 +430,10 @@ def test_a_blank_level_beside_an_office_that_does_not_say_it_is_refused(places, 
                                        header=["姓名", "级别", "河湖", "职务"]))
 
     assert "第 2 行「级别」：必填，不能为空" in refused.value.report()
+
+
+def test_a_header_without_rows_is_refused(places, tmp_path):
+    with pytest.raises(chiefs.ChiefsRejected) as refused:
+        chiefs.import_chiefs(write_csv(tmp_path, [], header=["姓名", "级别", "河湖"]))
+
+    assert "表头下没有任何河长" in refused.value.report()
