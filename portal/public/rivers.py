@@ -11,7 +11,9 @@ from portal.registry import queries, waters
 @bp.get("/rivers")
 def rivers():
     """Every river, lake and reservoir with the number of outfalls discharging into it."""
-    return render_template("public/rivers.html", waters=queries.water_bodies_with_counts())
+    today, days = calendar.today(), current_app.config["RIVER_BOARD_UPDATE_DAYS"]
+    return render_template("public/rivers.html", waters=queries.water_bodies_with_counts(),
+                           overdue=lambda water: waters.board_overdue(water, today, days), days=days)
 
 
 @bp.get("/rivers/<int:water_body_id>")

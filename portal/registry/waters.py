@@ -296,10 +296,15 @@ def board_state(water: WaterBody, today: date, allowed_days: int) -> BoardState:
     changed, updated = water.board_changed_on, water.board_updated_on
     chief_dates = [calendar.local_date(c.updated_at) for c in water.chiefs if c.updated_at]
     latest = max([d for d in (changed, updated, *chief_dates) if d], default=None)
-    pending = changed is not None and (updated is None or updated < changed)
     days = (today - changed).days if changed else None
-    return BoardState(latest, changed, updated, pending and days is not None and days > allowed_days, days,
-                      allowed_days)
+    return BoardState(latest, changed, updated, board_overdue(water, today, allowed_days), days, allowed_days)
+
+
+def board_overdue(water: WaterBody, today: date, allowed_days: int) -> bool:
+    """Whether the board changed more than ``allowed_days`` ago and was not brought up to date since."""
+    changed, updated = water.board_changed_on, water.board_updated_on
+    pending = changed is not None and (updated is None or updated < changed)
+    return pending and (today - changed).days > allowed_days
 
 
 def mark_board_updated(water: WaterBody, today: date) -> None:

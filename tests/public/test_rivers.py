@@ -275,3 +275,15 @@ def test_a_wrong_board_update_setting_stops_start_up_naming_it(monkeypatch, tmp_
     with pytest.raises(ConfigError, match="RIVER_BOARD_UPDATE_DAYS"):
         create_app({"SECRET_KEY": "x", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
                     "TESTING": True, "RIVER_BOARD_UPDATE_DAYS": days})
+
+
+def test_the_index_marks_a_board_left_too_long(client, monkeypatch):
+    make_water_body("呼玛河", board_changed_on=date(2026, 11, 2))
+    make_water_body("碧水河", board_changed_on=date(2026, 11, 2), board_updated_on=date(2026, 11, 4))
+    commit_and_forget()
+    on_day(monkeypatch, date(2026, 11, 20))
+
+    response = client.get("/rivers")
+
+    assert row_for(response, "呼玛河 公示牌超过 15 天未更新") is not None
+    assert row_for(response, "碧水河") is not None
