@@ -413,6 +413,7 @@ def _check_rows(columns, headers, grid) -> tuple[list[_Row], list[RowError]]:
         row_errors: list[RowError] = []
 
         def fail(field_name, message):
+            """Record a problem of this row in the column as the file heads it."""
             row_errors.append(RowError(number, headers.get(field_name, COLUMN_NAMES[field_name]), message))
 
         values: dict = {}

@@ -98,9 +98,11 @@ def import_waters(path: Path, dry_run: bool = False) -> WatersSummary:
     """Add or update water bodies from a GeoJSON file; refuse the whole file if any feature is bad."""
     path = Path(path)
     waters = _read(path)
-    planned = _match(path.name, waters)
-    summary = WatersSummary(path.name, len(waters), changed_on=calendar.today())
-    source = path.name[:SOURCE_MAX]
+    # A name that is not UTF-8 (a file copied from an old Windows share) is shown with �, never fails.
+    filename = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    planned = _match(filename, waters)
+    summary = WatersSummary(filename, len(waters), changed_on=calendar.today())
+    source = filename[:SOURCE_MAX]
     new_class = []  # waters whose target class changed: their sections are judged again
     for water, values in planned:
         if water is None:
