@@ -424,7 +424,7 @@ def _check_towns(rows, sheet, create_towns: bool | Iterable[str]) -> tuple[list[
         hint = (f"是否应为{'或'.join(f'“{c}”' for c in closest)}？" if closest
                 else f"已有的镇：{'、'.join(sorted(known)) or '（无）'}。")
         errors.append(RowError(number, sheet.headers.get("town"),
-                               f"镇“{name}”不在系统中；{hint}如确需新增该镇，请确认新增（命令行加 --create-towns）"))
+                               f"镇“{name}”不在系统中；{hint}如确是新的镇，请确认新增（上传页面勾选该镇，命令行加 --create-towns）"))
     return errors, unknown
 
 
