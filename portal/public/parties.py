@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from portal import calendar
 from portal.extensions import db
+from portal.models.types import MAX_DATABASE_ID
 from portal.models import Town
 from portal.public import bp
 from portal.registry import parties
@@ -17,7 +18,8 @@ def town_from_args(args) -> tuple[Town | None, str | None]:
     value = (args.get("town") or "").strip()
     if not value:
         return None, None
-    town = db.session.get(Town, int(value)) if value.isdigit() else None
+    # ASCII digits only ('²'.isdigit() is true) and within the database's integer range.
+    town = db.session.get(Town, int(value)) if value.isascii() and value.isdigit() and int(value) <= MAX_DATABASE_ID else None
     if town is None:
         return None, _("没有编号为“%(value)s”的镇，已显示全部镇。", value=value)
     return town, None

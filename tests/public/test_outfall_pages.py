@@ -371,4 +371,7 @@ def test_detail_page_statement_count_does_not_grow_with_its_records(client):
         response = client.get("/outfalls/HZ-L")
     assert len([row for row in parse(response).rows if "COD" in row]) == 40
 
-    assert len(many) == len(few) <= 8, many
+    # One statement per part of the archive, however many rows each holds: the outfall with its town,
+    # water, party and permits; plans; history; samples; checklist; photos; chiefs; rectification
+    # steps; documents; sections.
+    assert len(many) == len(few) <= 10, many
