@@ -34,6 +34,7 @@ from portal.extensions import db
 from portal.models import MonitoringSample, MonitoringSection, Outfall
 from portal.monitoring import parameters as params
 from portal.monitoring.standards import judge_all
+from portal.registry import stages
 from portal.registry.ledger_format import CellError, read_date
 from portal.registry.ledger_reader import (
     MAX_BLANK_ROWS, LedgerFileError, _csv_grid, _fill_vertical, _merged_ranges, _refuse_zip_bomb, _trimmed,
@@ -799,6 +800,10 @@ def _apply(results: list[_Result], summary: SamplesSummary, source: str, zone, d
     for site in {id(r.site): r.site for r in results}.values():
         column = MonitoringSample.outfall_id if isinstance(site, Outfall) else MonitoringSample.section_id
         judge_all(db.session.scalars(select(MonitoringSample).where(column == site.id)).all(), zone)
+        if isinstance(site, Outfall):
+            # A first result at an outfall is data of stage 2 (监测): the stage follows, with its reason.
+            db.session.refresh(site, ["samples"])
+            stages.refresh_stage(site, source)
     db.session.flush()
 
 

@@ -12,7 +12,7 @@ import io
 import tempfile
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import IO, Any, Callable, Iterable, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook

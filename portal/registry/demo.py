@@ -38,7 +38,7 @@ from portal.models import (
 )
 from portal.monitoring import standards
 from portal.monitoring.parameters import BY_CODE
-from portal.registry import monitoring, vocabulary
+from portal.registry import monitoring, stages, vocabulary
 
 SOURCE = "演示数据"
 SUFFIX = "（演示）"
@@ -207,6 +207,8 @@ class Progress:
 
 
 # Done plans move keep/standardise outfalls on to standardisation (see _stage); the rest stay here.
+# The stored stage is always the one the data show (portal.registry.stages); these stand for how far
+# the work has got, and so what data the outfall gets.
 PROGRESS = {
     "found": Progress("survey", "not_started", (5, 90)),
     "sampled": Progress("monitoring", "not_started", (60, 240)),
@@ -220,6 +222,9 @@ PROGRESS = {
     "completed": Progress("rectification", "completed", (500, 1300)),
     "closed": Progress("rectification", "closed", (700, 1400)),
 }
+
+# Progress before the responsible party is identified (溯源): the outfall has no party yet.
+UNTRACED = frozenset({"found", "sampled"})
 
 MEASURE_TEXT = {
     "ban": "依法取缔：拆除排水设施，封堵排口，恢复岸线原貌。",
@@ -472,32 +477,40 @@ def _outfall(rng, on, number, row, towns, waters, parties, chiefs) -> Outfall:
     segment = next(seg for name, seg, _ in TOWNS if name == town_name)
     plan = _plan(rng, on, measure, progress, party)
     found_on = plan.found_on
-    stage = _stage(progress, measure)
+    planned_stage = _stage(progress, measure)
     longitude, latitude = _place(rng, town, water)
     town_chiefs = [c for c in chiefs if c.level == "town" and c.town is town]
+    approval = _approval(subtype, measure)
+    traced = progress_key not in UNTRACED
     outfall = Outfall(
         code=f"DEMO-{segment}-{number:03d}",
         name=(stem if stem.startswith(town_name) else town_name + stem) + SUFFIX,
         town=town, water_body=water, longitude=longitude, latitude=latitude,
         outfall_type=vocabulary.OUTFALL_SUBTYPES.get(subtype).parent, outfall_subtype=subtype,
         discharge_mode=DISCHARGE_MODES.get(subtype, "intermittent"),
-        approval_status=_approval(subtype, measure), found_on=found_on, stage=stage,
-        responsible_party=party, party_telephone=f"0457-3323{list(PARTIES).index(party_key) + 1:03d}",
+        approval_status=approval, found_on=found_on,
+        # Before tracing nobody is named yet; after it, the seed's chain names the applicant of an
+        # approved outfall, else the unit using it.
+        responsible_party=party if traced else None,
+        party_basis=("applicant" if approval == "approved" else "user") if traced else None,
+        party_telephone=f"0457-3323{list(PARTIES).index(party_key) + 1:03d}" if traced else None,
         supervising_leader=rng.choice(town_chiefs).name if town_chiefs else None,
         note="整治难度较大，已批准过渡期。" if plan.record.transition_ends_on else None,
         is_demo=True,
     )
+    outfall.plans.append(plan.record)
+    if stem == PERMIT_OUTFALL:
+        outfall.permits.append(_permit(on, segment, number))
+    if planned_stage != "survey":
+        with db.session.no_autoflush:  # the rule looks standards up while this outfall is half built
+            outfall.samples.extend(_samples(rng, on, outfall, measure, plan))
+    # The stage is the data's (portal.registry.stages), as for every real outfall.
+    stage = outfall.stage = stages.derive_stage(outfall)
     if stage == "standardisation":
         # Outfalls that stay and are standardised get a (demo) national code.
         outfall.national_code = f"DEMO-{DISTRICT_CODE}-{segment}{number:03d}"
-    outfall.plans.append(plan.record)
     outfall.events.extend(_events(on, found_on, stage, plan))
     outfall.checklist.extend(_checklist(rng, on, measure, stage, plan))
-    if stem == PERMIT_OUTFALL:
-        outfall.permits.append(_permit(on, segment, number))
-    if stage != "survey":
-        with db.session.no_autoflush:  # the rule looks standards up while this outfall is half built
-            outfall.samples.extend(_samples(rng, on, outfall, measure, plan))
     return outfall
 
 
@@ -592,18 +605,20 @@ def _events(on: date, found_on: date, stage: str, plan: _Plan) -> list[OutfallEv
     """The outfall's history: created, then each stage and status change in date order."""
     record = plan.record
     end = record.completed_on or on - timedelta(days=1)
-    stages = vocabulary.STAGES.codes()
-    reached = stages.index(stage)
+    order = vocabulary.STAGES.codes()
+    reached = order.index(stage)
     changes = []
     # The first three stage steps fall at fixed fractions of the time before the work ended.
     for step in range(1, min(reached, 3) + 1):
-        changes.append((found_on + (end - found_on) * (3 * step) // 20, "stage", stages[step - 1], stages[step]))
+        changes.append((found_on + (end - found_on) * (3 * step) // 20, "stage", order[step - 1], order[step]))
     if plan.started_on:
         changes.append((plan.started_on, "status", "not_started", "in_progress"))
     if record.completed_on:
         changes.append((record.completed_on, "status", "in_progress", "completed"))
     if reached == 4:
-        changes.append((record.completed_on, "stage", "rectification", "standardisation"))
+        # Rectified work moves on when it is done; an outfall that stays (keep) once its plan is set.
+        moved_on = record.completed_on or found_on + (end - found_on) * 12 // 20
+        changes.append((moved_on, "stage", order[min(reached, 3)], "standardisation"))
     if record.verified_on:
         changes.append((record.verified_on, "status", "completed", "closed"))
     events = [OutfallEvent(occurred_at=_at(found_on, 9, 0), kind="created", source=SOURCE)]
@@ -629,7 +644,8 @@ def _checklist(rng, on: date, measure: str, stage: str, plan: _Plan) -> list[Sta
         if measure in ("keep", "standardise"):
             if stage == "standardisation" and (record.status == "closed" or rng.random() < 0.6):
                 last = record.verified_on or on - timedelta(days=1)
-                done_on = record.completed_on + (last - record.completed_on) * rng.randint(0, 10) // 10
+                begun = record.completed_on or plan.found_on  # an outfall kept as it is: from the survey on
+                done_on = begun + (last - begun) * rng.randint(0, 10) // 10
             elif plan.started_on and term.code == "signboard" and rng.random() < 0.5:
                 done_on = plan.started_on + timedelta(days=rng.randint(0, 20))
         items.append(StandardisationItem(item=term.code, done=done_on is not None, done_on=done_on))

@@ -26,7 +26,7 @@ from portal.registry.ledger_format import (
     COLUMNS_BY_FIELD, PLAN_FIELDS, REQUIRED_FIELDS, CellError, clean_text,
 )
 from portal.registry.ledger_mapping import (
-    RegistryLookup, apply_ledger_values, infer_party_kind, infer_stage, ledger_values, stage_rank,
+    RegistryLookup, apply_ledger_values, infer_party_kind, ledger_values,
 )
 from portal.registry.ledger_reader import LedgerFileError, LedgerSheet, read_ledger_file
 
@@ -448,7 +448,8 @@ def _codes_spelled_otherwise(codes: list[str]) -> dict[str, str]:
 
 
 def _complete(values: dict[str, Any], outfall: Outfall | None) -> dict[str, Any]:
-    """The row's values plus what follows from them: the party's kind, a default status, the stage."""
+    """The row's values plus what follows from them: the party's kind and a default status (the stage
+    is the data's, from ``stages``, once the default party is in)."""
     desired = dict(values)
     if "party" in desired:
         if desired.get("party") is None:
@@ -463,11 +464,6 @@ def _complete(values: dict[str, Any], outfall: Outfall | None) -> dict[str, Any]
     if has_plan and desired.get("status") is None and ("status" in desired or desired.get("measure")):
         # A blank 整治进展 keeps the plan's status (a new plan has not started): a plan always has one.
         desired["status"] = outfall.plan.status if outfall and outfall.plan else "not_started"
-    if desired.get("stage") is None:
-        inferred = infer_stage({**(ledger_values(outfall) if outfall else {}), **desired})
-        current = outfall.stage if outfall else None
-        # Without a 所处阶段 column the ledger can move an outfall on, never back.
-        desired["stage"] = current if stage_rank(current) >= stage_rank(inferred) else inferred
     return desired
 
 

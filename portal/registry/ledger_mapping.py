@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 from portal.models import Outfall, RectificationPlan, ResponsibleParty, Town, WaterBody
-from portal.registry import vocabulary as vocab
 
 # Words that mark a responsible party as an organisation rather than a natural person.
 _ORGANISATION_WORDS = re.compile(
@@ -29,24 +28,6 @@ def infer_party_kind(name: str) -> str:
     if _PERSONAL_NAME.match(name) and not _ORGANISATION_WORDS.search(name):
         return "person"
     return "organisation"
-
-
-def infer_stage(values: dict[str, Any]) -> str:
-    """The furthest stage a ledger row shows evidence of, when it has no 所处阶段 column."""
-    measure, status = values.get("measure"), values.get("status")
-    if measure in ("keep", "standardise") and status in vocab.DONE_STATUSES:
-        return "standardisation"
-    if measure:
-        return "rectification"
-    if values.get("party"):
-        return "tracing"
-    return "survey"
-
-
-def stage_rank(stage: str | None) -> int:
-    """Position of a stage in the programme's order (0 for none)."""
-    codes = vocab.STAGES.codes()
-    return codes.index(stage) + 1 if stage in codes else 0
 
 
 def ledger_values(outfall: Outfall) -> dict[str, Any]:

@@ -8,8 +8,9 @@ outfall's records show it has reached:
 3. tracing (溯源): the party that answers for it is identified by the seed's chain — the unit that
    applied for it, the unit actually using it, the town government or the party it names — that is,
    by any basis other than the default (the town government standing in while nobody is known);
-4. rectification (整治): a plan requires a measure other than keep (ban, merge, standardise) and its
-   rectification is not yet verified;
+4. rectification (整治): a plan requires a measure other than keep (ban, merge, standardise), has been
+   issued — it has a deadline, or the work has begun — and its rectification is not yet verified (a
+   measure the survey merely classified, with no deadline and nothing done, is not rectification yet);
 5. standardisation (规范化建设): every plan is verified or closed out (销号), or needs no rectification
    (keep): the outfall is standardised and keeps its archive.
 
@@ -34,6 +35,12 @@ class PlanFacts:
     measure: str | None
     status: str | None
     verified_on: object = None
+    deadline: object = None
+
+    @property
+    def is_issued(self) -> bool:
+        """Whether the plan is a requirement under way: a deadline set, or work begun."""
+        return self.deadline is not None or (self.status not in (None, "not_started")) or self.is_verified
 
     @property
     def is_verified(self) -> bool:
@@ -45,9 +52,10 @@ def stage_from(*, has_samples: bool, has_party: bool, party_basis: str | None,
                plans: Iterable[PlanFacts]) -> str:
     """The stage the facts show (see the module docstring); the one rule the importer and the models share."""
     plans = [p for p in plans if p.measure]
+    rectifying = [p for p in plans if p.measure != "keep" and p.is_issued]
     if plans and all(p.measure == "keep" or p.is_verified for p in plans):
         return "standardisation"
-    if any(p.measure != "keep" and not p.is_verified for p in plans):
+    if any(not p.is_verified for p in rectifying):
         return "rectification"
     if has_party and party_basis != "default":
         return "tracing"
@@ -61,7 +69,7 @@ def derive_stage(outfall: Outfall) -> str:
     return stage_from(
         has_samples=bool(outfall.samples), has_party=outfall.responsible_party is not None,
         party_basis=outfall.party_basis,
-        plans=[PlanFacts(p.measure, p.status, p.verified_on) for p in outfall.plans],
+        plans=[PlanFacts(p.measure, p.status, p.verified_on, p.effective_deadline) for p in outfall.plans],
     )
 
 
@@ -122,9 +130,11 @@ def stage_for_ledger_row(desired: dict, outfall: Outfall | None) -> str:
     else:
         has_party = outfall is not None and outfall.responsible_party is not None
     facts = [PlanFacts(value("measure", plan.measure if plan else None), value("status", plan.status if plan else None),
-                       value("verified_on", plan.verified_on if plan else None))]
+                       value("verified_on", plan.verified_on if plan else None),
+                       value("transition_ends_on", plan.transition_ends_on if plan else None)
+                       or value("deadline", plan.deadline if plan else None))]
     if outfall is not None:
-        facts += [PlanFacts(p.measure, p.status, p.verified_on) for p in outfall.plans[1:]]
+        facts += [PlanFacts(p.measure, p.status, p.verified_on, p.effective_deadline) for p in outfall.plans[1:]]
     return stage_from(has_samples=outfall is not None and bool(outfall.samples), has_party=has_party,
                       party_basis=value("party_basis", outfall.party_basis if outfall is not None else None),
                       plans=facts)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask import Blueprint
 
 from portal.admin import guard
 from portal.admin.guard import endpoint_actions

@@ -8,8 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from factories import make_report, make_town, make_water_body
-from helpers import commit_and_forget
+from factories import make_report, make_town
 from portal.extensions import db
 from portal.models import AuditEntry, OutboxMessage, Report
 

@@ -48,7 +48,7 @@ def test_map_clusters_filters_to_a_town_and_opens_an_outfall_from_a_popup(page):
         return clusters.getVisibleParent(marker) === marker && marker.getElement();
     }""", arg=code)
     page.wait_for_function(still)
-    page.locator(f'.leaflet-marker-icon.mk[title*="{code}"]').click()
+    page.locator(f'.leaflet-marker-icon.mk:not(.mk-section)[title*="{code}"]').click()
     link = page.locator(".leaflet-popup a.map-popup-link")
     expect(link).to_be_visible()
     href = link.get_attribute("href")

@@ -297,3 +297,22 @@ def test_a_long_file_with_site_names_and_units_in_the_parameter(sites, runner, t
     stored = samples("HZ-GY-001")
     assert stored[("HZ-GY-001", "2026-09-15 10:00", "COD")].value == 86
     assert stored[("HZ-GY-001", "2026-09-15 10:00", "NH3-N")].detection_limit == 0.025
+
+
+def test_a_first_result_at_an_outfall_moves_it_into_monitoring_with_the_reason(app, runner, tmp_path):
+    from factories import make_outfall
+    from portal.models import Outfall
+
+    make_outfall("HZ-NEW", plan=None, stage="survey")
+    db.session.commit()
+    path = write_csv(tmp_path, [LONG_HEADER, "HZ-NEW,2026-11-20 10:00,COD,42,mg/L,,陈静,大兴安岭环境监测中心站"])
+
+    result = runner.invoke(args=["import-samples", str(path)])
+
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    outfall = db.session.scalar(select(Outfall).where(Outfall.code == "HZ-NEW"))
+    assert outfall.stage == "monitoring"
+    moved = [event for event in outfall.events if event.field == "stage"]
+    assert [(event.old_value, event.new_value) for event in moved] == [("survey", "monitoring")]
+    assert moved[0].reason == "已有排污口监测结果"

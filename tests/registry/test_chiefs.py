@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from factories import make_chief, make_outfall, make_town, make_water_body
+from factories import make_outfall, make_town
 from helpers import commit_and_forget
 
 from portal import calendar

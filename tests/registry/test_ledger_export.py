@@ -119,9 +119,10 @@ def test_exported_text_is_never_a_formula_and_reads_back_exactly(app, tmp_path):
 
     result = import_ledger(tmp_path / "out.xlsx")
     # These outfalls have no party: the import gives each its town government (registry.parties),
-    # and nothing else changes.
+    # and the stage follows from the data (the factory's stored stage is arbitrary); nothing else changes.
     assert not result.added and len(result.default_parties) == len(TRICKY_NAMES)
-    assert {f for change in result.changed for f, _old, _new in change.changes} <= {"party", "party_kind", "party_basis"}
+    assert {f for change in result.changed for f, _old, _new in change.changes} <= {
+        "party", "party_kind", "party_basis", "stage"}
     result = import_ledger(tmp_path / "out.xlsx")
     assert result.unchanged == len(TRICKY_NAMES) and not result.changed and not result.added
 

@@ -1,6 +1,8 @@
 """The stage follows from the data (DOMAIN.md §1), and a move of the stage is in the outfall's history with why."""
 from __future__ import annotations
 
+from datetime import date
+
 from factories import make_outfall, make_party, make_plan, make_sample
 from portal.extensions import db
 from portal.registry import stages
@@ -35,6 +37,16 @@ def test_a_measure_to_carry_out_is_rectification_until_verified_and_keep_is_stan
     assert stages.derive_stage(kept) == "standardisation"
 
 
+def test_a_measure_only_classified_is_not_rectification_until_a_deadline_is_set_or_work_begins(app):
+    outfall = make_outfall(plan={"measure": "standardise", "status": "not_started", "deadline": None},
+                           party=make_party("呼中镇某加工厂"), party_basis="applicant")
+    assert stages.derive_stage(outfall) == "tracing"
+    outfall.plan.deadline = date(2026, 8, 20)
+    assert stages.derive_stage(outfall) == "rectification"
+    outfall.plan.deadline, outfall.plan.status = None, "in_progress"
+    assert stages.derive_stage(outfall) == "rectification"
+
+
 def test_every_unit_must_be_verified_before_the_outfall_moves_on(app):
     outfall = make_outfall(plan={"measure": "keep"})
     make_plan(outfall, measure="standardise", status="in_progress")
@@ -42,7 +54,7 @@ def test_every_unit_must_be_verified_before_the_outfall_moves_on(app):
 
 
 def test_refresh_moves_the_stage_with_an_event_that_says_why_and_stays_quiet_otherwise(app):
-    outfall = make_outfall(stage="survey", plan={"measure": "ban"})
+    outfall = make_outfall(stage="survey", plan={"measure": "ban", "deadline": date(2026, 6, 30)})
     assert stages.refresh_stage(outfall, "测试") is True
     assert outfall.stage == "rectification"
     event = [e for e in outfall.events if e.field == "stage"][-1]

@@ -444,7 +444,7 @@ def test_active_filters_are_shown_with_ways_to_remove_them(client, handled):
     assert 'href="/reports">清除全部筛选条件</a>' in html
     removes = [unescape(href) for href in re.findall(r'<a href="([^"]+)">移除</a>', html)]
     assert len(removes) == 4
-    assert f"/reports?department=eeb&period=2026&measure=received" in removes
+    assert "/reports?department=eeb&period=2026&measure=received" in removes
     # The pages of a filtered list keep the filter.
     assert "共 2 份" in page
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from factories import make_report, make_town
 from portal.db import transaction
 from portal.extensions import db
-from portal.models import Account, AuditEntry, Department, Report, Town
+from portal.models import Account, AuditEntry, Department, Report
 from portal.photos import inspect_and_clean, storage_for
 from portal.reports import operations
 from portal.reports.operations import StepRefused
