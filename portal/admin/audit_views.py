@@ -34,6 +34,17 @@ ACTION_LABELS = {
     "report_unpublished": _l("取消公开举报"), "report_redacted": _l("修改公开的描述"),
     "photo_moderated": _l("处理照片"), "contact_viewed": _l("查看联系方式"), "reports_exported": _l("导出举报"),
     "report_escalated": _l("超期督办"), "calendar_imported": _l("导入节假日安排"),
+    # The registry and each outfall's archive
+    "ledger_imported": _l("导入台账"), "outfall_edited": _l("修改排污口信息"),
+    "waters_imported": _l("导入水体"), "chiefs_imported": _l("导入河长名录"),
+    "river_board_updated": _l("确认公示牌已更新"), "sections_imported": _l("导入监测断面"),
+    "samples_imported": _l("导入化验结果"), "sample_entered": _l("录入监测结果"),
+    "standard_added": _l("新增排放标准"), "standard_updated": _l("修改排放标准"),
+    "standard_deleted": _l("删除排放标准"), "outfall_standard_set": _l("设定排污口执行标准"),
+    "permit_added": _l("录入排污许可证"), "permit_deleted": _l("删除排污许可证"),
+    "rectification_step": _l("记录整治进展"), "outfall_photo_added": _l("上传排污口照片"),
+    "outfall_photo_removed": _l("删除排污口照片"), "outfall_document_added": _l("上传档案文件"),
+    "outfall_document_removed": _l("删除档案文件"),
 }
 # A cell a spreadsheet would run as a formula starts with one of these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
