@@ -27,17 +27,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from portal import calendar
 from portal.extensions import db
+from portal.importing import FileRejected, RowError
 from portal.models import MonitoringSample, MonitoringSection, Outfall
 from portal.monitoring import parameters as params
 from portal.monitoring.standards import judge_all
 from portal.registry import stages
 from portal.registry.ledger_format import CellError, read_date
 from portal.registry.ledger_reader import (
-    MAX_BLANK_ROWS, LedgerFileError, _csv_grid, _fill_vertical, _merged_ranges, _refuse_zip_bomb, _trimmed,
+    MAX_BLANK_ROWS,
+    LedgerFileError,
+    _csv_grid,
+    _fill_vertical,
+    _merged_ranges,
+    _refuse_zip_bomb,
+    _trimmed,
 )
 
 # Bounds a lab's file never reaches (a year of weekly samples at every site is a few thousand rows);
@@ -45,7 +53,6 @@ from portal.registry.ledger_reader import (
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
 HEADER_SEARCH_ROWS = 30
-MAX_ERRORS_LISTED = 200
 TEXT_MAX = {"sampler": 100, "lab": 200}
 SOURCE_PREFIX = "化验结果导入 "
 SOURCE_LENGTH = MonitoringSample.__table__.c.source.type.length
@@ -82,37 +89,13 @@ _TIME = re.compile(r"(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
-@dataclass
-class RowError:
-    """One problem in one cell (or row) of the file, in the lab clerk's terms."""
-
-    row: int
-    column: str | None
-    message: str
-
-    def __str__(self):
-        return f"第 {self.row} 行" + (f"「{self.column}」" if self.column else "") + f"：{self.message}"
 
 
-class SamplesRejected(Exception):
-    """The file was refused whole; nothing was written."""
 
-    def __init__(self, filename: str, errors: list[RowError] | None = None, problem: str | None = None):
-        self.filename = filename
-        self.errors = errors or []
-        self.problem = problem
-        super().__init__(self.report())
+class SamplesRejected(FileRejected):
+    """The lab's file was refused whole; nothing was written."""
 
-    def report(self) -> str:
-        """The refusal as the clerk reads it, every bad cell on its own line."""
-        if self.problem:
-            return f"化验结果“{self.filename}”未导入：{self.problem}。数据库未作任何更改。"
-        lines = [f"化验结果“{self.filename}”未导入：发现 {len(self.errors)} 处错误，数据库未作任何更改。"
-                 "请改正后重新导入："]
-        lines += [f"  {error}" for error in self.errors[:MAX_ERRORS_LISTED]]
-        if len(self.errors) > MAX_ERRORS_LISTED:
-            lines.append(f"  ……另有 {len(self.errors) - MAX_ERRORS_LISTED} 处错误未列出")
-        return "\n".join(lines)
+    noun = _l("化验结果")
 
 
 @dataclass

@@ -40,23 +40,42 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import MonitoringSample, MonitoringSection, Outfall, StandardLimit, WaterBody
+from portal.importing import FileRejected, RowError
+from portal.models import (
+    MonitoringSample,
+    MonitoringSection,
+    Outfall,
+    StandardLimit,
+    WaterBody,
+)
 from portal.monitoring import standards
 from portal.registry import monitoring
 from portal.registry.ledger_format import (
-    CellError, clean_text, header_key, read_code, read_latitude, read_longitude, read_text, read_water_class,
+    CellError,
+    clean_text,
+    header_key,
+    read_code,
+    read_latitude,
+    read_longitude,
+    read_text,
+    read_water_class,
 )
-from portal.registry.ledger_reader import LedgerFileError, _csv_grid, _refuse_zip_bomb, _trimmed
+from portal.registry.ledger_reader import (
+    LedgerFileError,
+    _csv_grid,
+    _refuse_zip_bomb,
+    _trimmed,
+)
 from portal.registry.vocabulary import SECTION_LEVELS, SECTION_POSITIONS
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000  # a district has tens of sections; more rows is the wrong file
 HEADER_SEARCH_ROWS = 30
-MAX_ERRORS_LISTED = 200
 NAME_MAX = MonitoringSection.__table__.c.name.type.length
 NOTE_MAX = 2000
 SOURCE_MAX = MonitoringSection.__table__.c.source.type.length
@@ -90,43 +109,13 @@ FIELDS = ("name", "level", "water_body", "longitude", "latitude", "target_class"
 # Import
 
 
-@dataclass
-class RowError:
-    """One problem in one row (and column) of the file."""
-
-    row: int
-    column: str | None
-    message: str
-
-    def __str__(self):
-        """第 N 行「列」：… in the reader's language."""
-        if self.column:
-            return _("第 %(row)s 行「%(column)s」：%(message)s", row=self.row, column=self.column,
-                     message=self.message)
-        return _("第 %(row)s 行：%(message)s", row=self.row, message=self.message)
 
 
-class SectionsRejected(Exception):
-    """The file was refused whole; nothing was written."""
 
-    def __init__(self, filename: str, errors: list[RowError] | None = None, problem: str | None = None):
-        """A refusal for bad rows (``errors``) or of the file as a whole (``problem``)."""
-        self.filename = filename
-        self.errors = errors or []
-        self.problem = problem
-        super().__init__(self.report())
+class SectionsRejected(FileRejected):
+    """The sections file was refused whole; nothing was written."""
 
-    def report(self) -> str:
-        """The refusal as the clerk reads it, every bad row on its own line."""
-        if self.problem:
-            return _("断面文件“%(file)s”未导入：%(problem)s。数据库未作任何更改。", file=self.filename,
-                     problem=self.problem)
-        lines = [_("断面文件“%(file)s”未导入：发现 %(n)s 处错误，数据库未作任何更改。请改正后重新导入：",
-                   file=self.filename, n=len(self.errors))]
-        lines += [f"  {error}" for error in self.errors[:MAX_ERRORS_LISTED]]
-        if len(self.errors) > MAX_ERRORS_LISTED:
-            lines.append("  " + _("……另有 %(n)s 处错误未列出", n=len(self.errors) - MAX_ERRORS_LISTED))
-        return "\n".join(lines)
+    noun = _l("断面文件")
 
 
 @dataclass

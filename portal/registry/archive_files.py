@@ -29,10 +29,10 @@ from sqlalchemy import select
 from portal import audit, photos
 from portal.db import after_commit
 from portal.extensions import db
+from portal.importing import FileRejected, RowError
 from portal.models import Account, Outfall, OutfallDocument, OutfallPhoto
 from portal.refusal import Refused
 from portal.registry import vocabulary
-from portal.registry.ledger_import import RowError  # the importers' one shape of a row's refusal
 
 PDF_CONTENT_TYPE = "application/pdf"
 PDF_SUFFIX = ".pdf"
@@ -350,7 +350,6 @@ MANIFEST_NAMES = ("manifest.csv", "manifest.xlsx")
 MANIFEST_MAX_BYTES = 5 * 1024 * 1024
 MANIFEST_MAX_ROWS = 2000
 MANIFEST_HEADER_ROWS = 10
-MAX_ERRORS_LISTED = 200
 MANIFEST_HEADERS = {
     "code": ("排污口编码", "编码", "排污口代码", "排口编码"),
     "filename": ("文件名", "文件", "文件名称", "照片文件", "路径"),
@@ -363,26 +362,16 @@ _FIELD_BY_HEADER = {vocabulary.normalise_label(spelling): name
                     for name, spellings in MANIFEST_HEADERS.items() for spelling in spellings}
 
 
-class ManifestRejected(Exception):
+class ManifestRejected(FileRejected):
     """The folder was refused whole; nothing was written and no file stored."""
 
-    def __init__(self, folder: str, errors: list | None = None, problem: str | None = None):
-        """A refusal of the folder for its rows' ``errors`` or for one ``problem`` of the whole."""
-        self.folder = folder
-        self.errors = errors or []
-        self.problem = problem
-        super().__init__(self.report())
+    noun = _l("照片与文件")
+    untouched = _l("数据库未作任何更改，也未保存任何文件")
 
-    def report(self) -> str:
-        """The refusal as the clerk reads it, every bad row on its own line."""
-        if self.problem:
-            return f"照片与文件“{self.folder}”未导入：{self.problem}。数据库未作任何更改。"
-        lines = [f"照片与文件“{self.folder}”未导入：发现 {len(self.errors)} 处错误，数据库未作任何更改，"
-                 "也未保存任何文件。请改正后重新导入："]
-        lines += [f"  {error}" for error in self.errors[:MAX_ERRORS_LISTED]]
-        if len(self.errors) > MAX_ERRORS_LISTED:
-            lines.append(f"  ……另有 {len(self.errors) - MAX_ERRORS_LISTED} 处错误未列出")
-        return "\n".join(lines)
+    @property
+    def folder(self) -> str:
+        """The folder's name (the file that was refused is the folder's manifest)."""
+        return self.filename
 
 
 @dataclass

@@ -41,11 +41,27 @@ from sqlalchemy import func, select
 
 from portal import calendar
 from portal.extensions import db
-from portal.models import Account, DutyShift, Outfall, Report, RiverChief, Town, WaterBody
+from portal.importing import FileRejected, RowError
+from portal.models import (
+    Account,
+    DutyShift,
+    Outfall,
+    Report,
+    RiverChief,
+    Town,
+    WaterBody,
+)
 from portal.registry import vocabulary as vocab
 from portal.registry.ledger_format import (
-    CellError, clean_text, header_key, read_code, read_date, read_telephone, read_text,
+    CellError,
+    clean_text,
+    header_key,
+    read_code,
+    read_date,
+    read_telephone,
+    read_text,
 )
+
 # The ledger's reader already copes with what Excel and WPS save and refuses hostile workbooks.
 from portal.registry.ledger_reader import LedgerFileError
 from portal.registry.ledger_reader import _csv_grid as csv_grid
@@ -57,7 +73,6 @@ from portal.registry.ledger_reader import _trimmed as trimmed
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000  # a district has tens of chiefs; a province a few thousand
 HEADER_SEARCH_ROWS = 30
-MAX_ERRORS_LISTED = 200
 NAME_MAX = RiverChief.__table__.c.name.type.length
 TITLE_MAX = RiverChief.__table__.c.title.type.length
 CODE_MAX = RiverChief.__table__.c.code.type.length
@@ -95,39 +110,13 @@ FIELD_LABELS = {"code": _l("编号"), "name": _l("姓名"), "title": _l("职务"
 REFERENCE_LABELS = {"值班表": _l("值班表"), "排污口包保领导": _l("排污口包保领导"), "账户": _l("账户"), "举报": _l("举报")}
 
 
-@dataclass
-class RowError:
-    """One problem in one row (and column) of the chiefs file."""
-
-    row: int
-    column: str | None
-    message: str
-
-    def __str__(self):
-        if self.column:
-            return _("第 %(row)s 行「%(column)s」：%(message)s", row=self.row, column=self.column, message=self.message)
-        return _("第 %(row)s 行：%(message)s", row=self.row, message=self.message)
 
 
-class ChiefsRejected(Exception):
+
+class ChiefsRejected(FileRejected):
     """The chiefs file was refused whole; nothing was written."""
 
-    def __init__(self, filename: str, errors: list[RowError] | None = None, problem: str | None = None):
-        self.filename = filename
-        self.errors = errors or []
-        self.problem = problem
-        super().__init__(self.report())
-
-    def report(self) -> str:
-        """The refusal as the clerk reads it, every bad row on its own line."""
-        if self.problem:
-            return _("河长名录“%(file)s”未导入：%(problem)s。数据库未作任何更改。", file=self.filename, problem=self.problem)
-        lines = [_("河长名录“%(file)s”未导入：发现 %(n)s 处错误，数据库未作任何更改。请改正后重新导入：",
-                   file=self.filename, n=len(self.errors))]
-        lines += [f"  {error}" for error in self.errors[:MAX_ERRORS_LISTED]]
-        if len(self.errors) > MAX_ERRORS_LISTED:
-            lines.append("  " + _("……另有 %(n)s 处错误未列出", n=len(self.errors) - MAX_ERRORS_LISTED))
-        return "\n".join(lines)
+    noun = _l("河长名录")
 
 
 @dataclass

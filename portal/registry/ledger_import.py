@@ -15,62 +15,49 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
+from portal.importing import FileRejected, RowError
 from portal.models import Outfall, OutfallEvent, RectificationPlan, Town, WaterBody
 from portal.registry import chiefs, history, parties, stages
 from portal.registry import vocabulary as vocab
 from portal.registry.ledger_format import (
-    COLUMNS_BY_FIELD, PLAN_FIELDS, REQUIRED_FIELDS, CellError, clean_text,
+    COLUMNS_BY_FIELD,
+    PLAN_FIELDS,
+    REQUIRED_FIELDS,
+    CellError,
+    clean_text,
 )
 from portal.registry.ledger_mapping import (
-    RegistryLookup, apply_ledger_values, infer_party_kind, ledger_values,
+    RegistryLookup,
+    apply_ledger_values,
+    infer_party_kind,
+    ledger_values,
 )
 from portal.registry.ledger_reader import LedgerFileError, LedgerSheet, read_ledger_file
 
-MAX_ERRORS_LISTED = 200
 HISTORY_SOURCE_LENGTH = OutfallEvent.__table__.c.source.type.length  # 台账导入：<file name>, cut to fit
 # Characters no ledger cell means to hold; PostgreSQL refuses NUL in text outright.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
-@dataclass
-class RowError:
-    """One problem in one cell (or row) of the file, in the clerk's terms."""
-
-    row: int
-    column: str | None
-    message: str
-
-    def __str__(self):
-        where = f"第 {self.row} 行" + (f"「{self.column}」" if self.column else "")
-        return f"{where}：{self.message}"
 
 
-class LedgerRejected(Exception):
+
+class LedgerRejected(FileRejected):
     """The ledger was refused whole; nothing was written."""
+
+    noun = _l("台账")
 
     def __init__(self, filename: str, errors: list[RowError] | None = None, problem: str | None = None,
                  unknown_towns: list[str] | None = None):
-        self.filename = filename
-        self.errors = errors or []
-        self.problem = problem
         # Towns the file names that the registry does not know (each also a row error), so that the
         # uploader can confirm creating them.
         self.unknown_towns = unknown_towns or []
-        super().__init__(self.report())
-
-    def report(self) -> str:
-        """The refusal as the clerk reads it, every bad row on its own line."""
-        if self.problem:
-            return f"台账“{self.filename}”未导入：{self.problem}。数据库未作任何更改。"
-        lines = [f"台账“{self.filename}”未导入：发现 {len(self.errors)} 处错误，数据库未作任何更改。请改正后重新导入："]
-        lines += [f"  {error}" for error in self.errors[:MAX_ERRORS_LISTED]]
-        if len(self.errors) > MAX_ERRORS_LISTED:
-            lines.append(f"  ……另有 {len(self.errors) - MAX_ERRORS_LISTED} 处错误未列出")
-        return "\n".join(lines)
+        super().__init__(filename, errors, problem)
 
 
 @dataclass

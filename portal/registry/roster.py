@@ -28,11 +28,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from portal.extensions import db
+from portal.importing import FileRejected, RowError
 from portal.models import DutyShift, RiverChief, Town, WaterBody
 from portal.registry.ledger_format import clean_text
+
 # The ledger's CSV reader already copes with what Excel and WPS save (UTF-8 with or without BOM,
 # GB18030, UTF-16, comma, tab or semicolon).
 from portal.registry.ledger_reader import LedgerFileError
@@ -41,7 +44,6 @@ from portal.registry.vocabulary import normalise_label
 
 MAX_BYTES = 5 * 1024 * 1024
 HEADER_SEARCH_ROWS = 10
-MAX_ERRORS_LISTED = 200
 NOTE_MAX = 500
 # Header spellings clerks use, folded with vocabulary.normalise_label, → field.
 HEADERS = {
@@ -61,37 +63,13 @@ TIME_PATTERN = re.compile(
 )
 
 
-@dataclass
-class RowError:
-    """One problem in one row (and column) of the roster file."""
-
-    row: int
-    column: str | None
-    message: str
-
-    def __str__(self):
-        return f"第 {self.row} 行" + (f"「{self.column}」" if self.column else "") + f"：{self.message}"
 
 
-class RosterRejected(Exception):
+
+class RosterRejected(FileRejected):
     """The roster was refused whole; nothing was written."""
 
-    def __init__(self, filename: str, errors: list[RowError] | None = None, problem: str | None = None):
-        self.filename = filename
-        self.errors = errors or []
-        self.problem = problem
-        super().__init__(self.report())
-
-    def report(self) -> str:
-        """The refusal as the clerk reads it, every bad row on its own line."""
-        if self.problem:
-            return f"值班表“{self.filename}”未导入：{self.problem}。数据库未作任何更改。"
-        lines = [f"值班表“{self.filename}”未导入：发现 {len(self.errors)} 处错误，数据库未作任何更改。"
-                 "请改正后重新导入："]
-        lines += [f"  {error}" for error in self.errors[:MAX_ERRORS_LISTED]]
-        if len(self.errors) > MAX_ERRORS_LISTED:
-            lines.append(f"  ……另有 {len(self.errors) - MAX_ERRORS_LISTED} 处错误未列出")
-        return "\n".join(lines)
+    noun = _l("值班表")
 
 
 @dataclass
