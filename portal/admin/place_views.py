@@ -2,20 +2,15 @@
 uploading the bureau's waters (GeoJSON) and chiefs (CSV/XLSX) files.
 
 An upload is checked first — a dry run with the CLI's own importer (``registry.waters``,
-``registry.chiefs``) — and imported only when the clerk confirms what it will do. Between the two
-the file waits in a private folder under the instance folder, named by a random token that only the
-uploading session holds; it is deleted once imported, and any left unconfirmed is swept after an hour.
+``registry.chiefs``) — and imported only when the clerk confirms what it will do; between the two
+``portal.admin.staged_uploads`` keeps the file.
 """
 from __future__ import annotations
 
-import re
-import secrets
-import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,17 +22,13 @@ from wtforms import IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal import access, audit, calendar
+from portal.admin import staged_uploads
 from portal.admin.guard import requires
 from portal.db import transaction
 from portal.extensions import db
 from portal.models import WaterBody
 from portal.registry import chiefs, waters
 
-STAGING_FOLDER = "place-uploads"
-STAGING_SECONDS = 3600
-SESSION_KEY = "place_uploads"  # token → (kind, the file's own name), in the uploader's signed session
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-_UNSAFE = re.compile(r"[^\w.\-（）()\u4e00-\u9fff]+")
 
 
 @dataclass(frozen=True)
@@ -163,20 +154,11 @@ def _upload(kind: _Kind):
     form = PlacesUploadForm()
     if not form.validate_on_submit():
         return _page(kind, 422 if form.is_submitted() else 200, form=form)
-    _sweep_staging()
-    upload = form.upload.data
-    token = secrets.token_urlsafe(24)
-    folder = _staging_root() / token
-    folder.mkdir(parents=True)
-    path = folder / _safe_name(upload.filename or "", kind.name)
-    upload.save(path)
-    uploads = dict(session.get(SESSION_KEY, {}))
-    uploads[token] = [kind.name, path.name]
-    session[SESSION_KEY] = uploads
+    token, path = staged_uploads.stage(form.upload.data, kind.name)
     try:
         summary = _run(kind, path, dry_run=True)
     except _rejected_types() as rejected:
-        _discard(token)
+        staged_uploads.discard(token)
         return _page(kind, 422, rejected=_refusal(kind, rejected))
     finally:
         db.session.rollback()  # a dry run only read
@@ -188,7 +170,7 @@ def _confirm(kind: _Kind):
     """Import the staged file of this kind, log it, and say what was done."""
     form = PlacesConfirmForm()
     token = (form.token.data or "") if form.validate_on_submit() else ""
-    path = _staged(token, kind.name)
+    path = staged_uploads.staged(token, kind.name)
     if path is None:
         flash(_("没有找到待导入的文件（可能已导入或已过期），请重新上传。"), "error")
         return redirect(url_for(kind.endpoint))
@@ -197,9 +179,9 @@ def _confirm(kind: _Kind):
             summary = _run(kind, path, dry_run=False)
             audit.record(current_user, f"{kind.name}_imported", label=path.name[:64], detail=_audit_detail(summary))
     except _rejected_types() as rejected:  # the registry changed since the dry run
-        _discard(token)
+        staged_uploads.discard(token)
         return _page(kind, 422, rejected=_refusal(kind, rejected))
-    _discard(token)
+    staged_uploads.discard(token)
     for line in summary.report().splitlines():
         flash(line, "success")
     return redirect(url_for("admin.waters_list"))
@@ -215,49 +197,10 @@ def _audit_detail(summary) -> dict:
     return detail
 
 
-def _staging_root() -> Path:
-    """The private folder of uploads waiting for confirmation (under the instance folder, never served)."""
-    return Path(current_app.instance_path) / STAGING_FOLDER
 
 
-def _safe_name(filename: str, fallback: str) -> str:
-    """The uploaded file's own name without any folder or unsafe character (messages show it)."""
-    name = Path(filename.replace("\\", "/")).name
-    cleaned = _UNSAFE.sub("_", name).strip("_ ")
-    if not cleaned or cleaned.startswith("."):
-        cleaned = fallback + cleaned  # a name that was only a suffix, or nothing
-    return cleaned[-120:]
 
 
-def _staged(token: str, kind: str) -> Path | None:
-    """The staged file of this token if this session uploaded it for this kind and it is still there."""
-    uploads = session.get(SESSION_KEY, {})
-    if not _TOKEN.match(token) or token not in uploads or uploads[token][0] != kind:
-        return None
-    path = _staging_root() / token / uploads[token][1]
-    if not path.is_file() or time.time() - path.stat().st_mtime > STAGING_SECONDS:
-        _discard(token)
-        return None
-    return path
 
 
-def _discard(token: str) -> None:
-    """Delete a staged upload and forget its token."""
-    uploads = dict(session.get(SESSION_KEY, {}))
-    uploads.pop(token, None)
-    session[SESSION_KEY] = uploads
-    if _TOKEN.match(token):
-        shutil.rmtree(_staging_root() / token, ignore_errors=True)
 
-
-def _sweep_staging() -> None:
-    """Delete every staged upload older than STAGING_SECONDS, whoever left it."""
-    root = _staging_root()
-    if not root.is_dir():
-        return
-    for folder in root.iterdir():
-        try:
-            if time.time() - folder.stat().st_mtime > STAGING_SECONDS:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue

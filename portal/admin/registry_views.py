@@ -1,23 +1,18 @@
 """The registry's back-office changes: editing one outfall with a reason, and uploading a ledger.
 
 An upload is checked first (a dry run with the CLI's own importer) and imported only when the clerk
-confirms, from the very file checked: it waits in a private staging folder under the instance
-folder, named by a random token that only the uploading session holds, and is deleted once imported
-or when it has waited longer than ``STAGING_SECONDS``. Staged files are never served.
+confirms, from the very file checked, kept meanwhile by ``portal.admin.staged_uploads``.
 """
 from __future__ import annotations
 
-import re
-import secrets
-import shutil
-import time
 from pathlib import Path
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
+from portal.admin import staged_uploads
 from portal.admin.guard import requires
 from portal.admin.outfall_views import outfall_or_404
 from portal.admin.registry_forms import LedgerConfirmForm, LedgerUploadForm, OutfallEditForm
@@ -26,11 +21,7 @@ from portal.extensions import db
 from portal.registry import editing, ledger_import
 from portal.registry.ledger_format import COLUMNS_BY_FIELD
 
-STAGING_FOLDER = "ledger-uploads"
-STAGING_SECONDS = 3600  # an unconfirmed upload is deleted after an hour
-SESSION_KEY = "ledger_uploads"  # token → the file's name, in the uploader's signed session
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
+UPLOAD_KIND = "ledger"  # what portal.admin.staged_uploads keeps the file as
 
 
 def _me():
@@ -76,16 +67,7 @@ def ledger_upload():
     form = LedgerUploadForm()
     if not form.validate_on_submit():
         return render_template("admin/outfalls/import.html", form=form), 422 if form.is_submitted() else 200
-    _sweep_staging()
-    upload = form.ledger.data
-    token = secrets.token_urlsafe(24)
-    folder = _staging_root() / token
-    folder.mkdir(parents=True)
-    path = folder / _safe_name(upload.filename or "")
-    upload.save(path)
-    uploads = dict(session.get(SESSION_KEY, {}))
-    uploads[token] = path.name
-    session[SESSION_KEY] = uploads
+    token, path = staged_uploads.stage(form.ledger.data, UPLOAD_KIND)
     return _dry_run(token, path, create_towns=[])
 
 
@@ -94,7 +76,7 @@ def ledger_confirm():
     """Check again with the new towns ticked, or import exactly the staged file, all or nothing."""
     form = LedgerConfirmForm()
     token = form.token.data or ""
-    path = _staged(token)
+    path = staged_uploads.staged(token, UPLOAD_KIND)
     if path is None:
         return render_template("admin/outfalls/import.html", form=LedgerUploadForm(formdata=None),
                                error=_("这次上传已过期或不属于当前登录（文件只保留 1 小时）。请重新上传台账。")), 400
@@ -110,7 +92,7 @@ def ledger_confirm():
     except ledger_import.LedgerRejected as rejected:
         # The registry changed since the dry run (or a town was not ticked): nothing was written.
         return _render_check(token, path, None, rejected, towns), 422
-    _discard(token)
+    staged_uploads.discard(token)
     return render_template("admin/outfalls/import_done.html", result=result, describe=_describe)
 
 
@@ -142,50 +124,10 @@ def _describe(change) -> list[tuple[str, str, str]]:
             for field, old, new in change.changes]
 
 
-def _staging_root() -> Path:
-    """The private folder of uploads waiting for confirmation (under the instance folder, never served)."""
-    return Path(current_app.instance_path) / STAGING_FOLDER
 
 
-def _safe_name(filename: str) -> str:
-    """The uploaded file's own name without any folder or unsafe character (history and messages show it)."""
-    name = _UNSAFE_NAME.sub("_", filename.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
-    if len(name) > 120:
-        stem, dot, suffix = name.rpartition(".")
-        name = (stem[:100] + dot + suffix[:10]) if dot else name[:120]
-    return name or "ledger"
 
 
-def _staged(token: str) -> Path | None:
-    """The staged file of this token if this session uploaded it and it has not expired."""
-    uploads = session.get(SESSION_KEY, {})
-    if not _TOKEN.match(token) or token not in uploads:
-        return None
-    path = _staging_root() / token / uploads[token]
-    if not path.is_file() or time.time() - path.stat().st_mtime > STAGING_SECONDS:
-        _discard(token)
-        return None
-    return path
 
 
-def _discard(token: str) -> None:
-    """Delete a staged upload and forget its token."""
-    uploads = dict(session.get(SESSION_KEY, {}))
-    uploads.pop(token, None)
-    session[SESSION_KEY] = uploads
-    if _TOKEN.match(token):
-        shutil.rmtree(_staging_root() / token, ignore_errors=True)
 
-
-def _sweep_staging() -> None:
-    """Delete every staged upload older than STAGING_SECONDS, whoever left it."""
-    root = _staging_root()
-    if not root.is_dir():
-        return
-    cutoff = time.time() - STAGING_SECONDS
-    for folder in root.iterdir():
-        try:
-            if folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue  # gone already: another request swept it

@@ -51,7 +51,7 @@ def token_of(page: str) -> str:
 
 def staged_files(app) -> list[Path]:
     """The files waiting in the private staging folder."""
-    root = Path(app.instance_path) / "ledger-uploads"
+    root = Path(app.instance_path) / "staged-uploads"
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
@@ -162,10 +162,10 @@ def test_a_token_from_another_session_does_not_work(app, admin_client, make_acco
 
 
 def test_an_expired_upload_is_refused_and_swept(app, admin_client, tmp_path, monkeypatch):
-    from portal.admin import registry_views
+    from portal.admin import staged_uploads
 
     page = upload(admin_client, write_xlsx(tmp_path / "l.xlsx", [row("T-1")])).get_data(as_text=True)
-    monkeypatch.setattr(registry_views, "STAGING_SECONDS", -1)
+    monkeypatch.setattr(staged_uploads, "STAGING_SECONDS", -1)
     expired = admin_client.post("/admin/outfalls/import/confirm", data={"token": token_of(page), "submit": "确认导入"})
     assert expired.status_code == 400 and count(Outfall) == 0
     assert staged_files(app) == []
@@ -174,8 +174,8 @@ def test_an_expired_upload_is_refused_and_swept(app, admin_client, tmp_path, mon
 def test_staged_files_are_never_served(app, admin_client, tmp_path):
     upload(admin_client, write_xlsx(tmp_path / "l.xlsx", [row("T-1")]))
     (staged,) = staged_files(app)
-    for path in (f"/static/../instance/ledger-uploads/{staged.parent.name}/l.xlsx",
-                 f"/ledger-uploads/{staged.parent.name}/l.xlsx"):
+    for path in (f"/static/../instance/staged-uploads/{staged.parent.name}/l.xlsx",
+                 f"/staged-uploads/{staged.parent.name}/l.xlsx"):
         assert admin_client.get(path).status_code == 404
 
 
@@ -207,3 +207,16 @@ def test_the_bureaus_ledger_uploads_in_the_browser(app, admin_client):
     assert "已新增 5 个" in done.get_data(as_text=True)
     public = admin_client.get("/outfalls/BS-XQ-001").get_data(as_text=True)
     assert "张立新" not in public and "张*" in public  # a natural person's name is masked in public
+
+
+def test_a_token_staged_for_one_kind_of_file_does_not_import_another(app, admin_client, tmp_path):
+    from portal.admin import staged_uploads
+
+    with app.test_request_context():
+        from werkzeug.datastructures import FileStorage
+
+        token, path = staged_uploads.stage(FileStorage(io.BytesIO(b"x"), "chiefs.csv"), "chiefs")
+        assert staged_uploads.staged(token, "ledger") is None
+        assert staged_uploads.staged(token, "chiefs") == path
+        staged_uploads.discard(token)
+        assert not path.exists()
