@@ -84,22 +84,11 @@ def seed_demo_command():
 @click.option("--create-towns", is_flag=True, help="确认新增台账中系统尚无的镇（否则这些行被拒收）。")
 def import_ledger_command(path: Path, dry_run: bool, create_towns: bool):
     """导入排污口台账（.xlsx 或 .csv）：按编码新增或更新，任何一行有误则整份拒收。"""
-    from portal.db import transaction
-    from portal.extensions import db
     from portal.registry import ledger_import
 
-    try:
-        if dry_run:
-            result = ledger_import.import_ledger(path, dry_run=True, create_towns=create_towns)
-            db.session.rollback()  # a dry run only read: end its transaction without writing anything
-        else:
-            with transaction():
-                result = ledger_import.import_ledger(path, create_towns=create_towns)
-    except ledger_import.LedgerRejected as rejected:
-        click.echo(rejected.report(), err=True)
-        sys.exit(1)
-    except Exception as error:  # a fault outside the file (database, disk): one line, not a traceback
-        _fail(f"台账“{ledger_import.display_name(path)}”未导入，数据库未作任何更改", error)
+    result = _import_file(
+        lambda dry: ledger_import.import_ledger(path, dry_run=dry, create_towns=create_towns), dry_run,
+        failed=f"台账“{ledger_import.display_name(path)}”未导入，数据库未作任何更改")
     click.echo(result.report(dry_run=dry_run))
 
 
@@ -118,6 +107,32 @@ def export_ledger_command(path: Path):
     except Exception as error:  # the database, most likely: one line, not a traceback
         _fail(f"台账未导出到 {path}", error)
     click.echo(f"已导出 {count} 个排污口到 {path}。")
+
+
+def _import_file(run, dry_run: bool, *, failed: str, refused=None):
+    """Run an importer, ``run(dry_run)``, as one transaction (a dry run ends its reads without writing).
+
+    A refused file prints its refusal, every bad row named, and exits 1; any other fault (database,
+    disk) one line through ``_fail`` and exits 2. ``refused`` is the refusal's type when it is not one
+    of ``portal.importing.FileRejected``.
+    """
+    from portal.db import transaction
+    from portal.extensions import db
+    from portal.importing import FileRejected
+
+    try:
+        if dry_run:
+            result = run(True)
+            db.session.rollback()  # a dry run only read: end its transaction without writing anything
+        else:
+            with transaction():
+                result = run(False)
+    except (refused or FileRejected) as refusal:
+        click.echo(refusal.report() if isinstance(refusal, FileRejected) else str(refusal), err=True)
+        sys.exit(1)
+    except Exception as error:  # a fault outside the file: one line, not a traceback
+        _fail(failed, error)
+    return result
 
 
 def _fail(what: str, error: Exception, detail: str | None = None) -> None:
@@ -155,22 +170,10 @@ def import_areas_command(path: Path):
 @click.option("--dry-run", is_flag=True, help="只报告将新增和修改的水体，不写入数据库。")
 def import_waters_command(path: Path, dry_run: bool):
     """导入河流、湖泊、水库（GeoJSON：线为河流，面为湖库；属性 名称、编码、类型、目标水质、监督电话、治理目标）。"""
-    from portal.db import transaction
-    from portal.extensions import db
     from portal.registry import waters
 
-    try:
-        if dry_run:
-            summary = waters.import_waters(path, dry_run=True)
-            db.session.rollback()  # a dry run only read
-        else:
-            with transaction():
-                summary = waters.import_waters(path)
-    except waters.WatersRejected as rejected:
-        click.echo(str(rejected), err=True)
-        sys.exit(1)
-    except Exception as error:  # a fault outside the file (database, disk): one line, not a traceback
-        _fail(f"水体文件“{path.name}”未导入，数据库未作任何更改", error)
+    summary = _import_file(lambda dry: waters.import_waters(path, dry_run=dry), dry_run,
+                           failed=f"水体文件“{path.name}”未导入，数据库未作任何更改", refused=waters.WatersRejected)
     click.echo(summary.report(dry_run=dry_run))
 
 
@@ -179,22 +182,10 @@ def import_waters_command(path: Path, dry_run: bool):
 @click.option("--dry-run", is_flag=True, help="只报告将新增、修改和移出公示牌的河长，不写入数据库。")
 def import_chiefs_command(path: Path, dry_run: bool):
     """导入河长名录（.xlsx 或 .csv）：文件所列河湖、镇的公示牌以文件为准，任何一行有误则整份拒收。"""
-    from portal.db import transaction
-    from portal.extensions import db
     from portal.registry import chiefs
 
-    try:
-        if dry_run:
-            summary = chiefs.import_chiefs(path, dry_run=True)
-            db.session.rollback()  # a dry run only read
-        else:
-            with transaction():
-                summary = chiefs.import_chiefs(path)
-    except chiefs.ChiefsRejected as rejected:
-        click.echo(rejected.report(), err=True)
-        sys.exit(1)
-    except Exception as error:  # a fault outside the file (database, disk): one line, not a traceback
-        _fail(f"河长名录“{chiefs.display_name(path)}”未导入，数据库未作任何更改", error)
+    summary = _import_file(lambda dry: chiefs.import_chiefs(path, dry_run=dry), dry_run,
+                           failed=f"河长名录“{chiefs.display_name(path)}”未导入，数据库未作任何更改")
     click.echo(summary.report(dry_run=dry_run))
 
 
@@ -241,22 +232,10 @@ def import_samples_command(path: Path, dry_run: bool):
 
     from flask import current_app
 
-    from portal.db import transaction
-    from portal.extensions import db
     from portal.monitoring import lab_files
 
-    try:
-        if dry_run:
-            summary = lab_files.import_samples(path, dry_run=True)
-            db.session.rollback()  # a dry run only read: end its transaction without writing anything
-        else:
-            with transaction():
-                summary = lab_files.import_samples(path)
-    except lab_files.SamplesRejected as rejected:
-        click.echo(rejected.report(), err=True)
-        sys.exit(1)
-    except Exception as error:  # a fault outside the file (database, disk): one line, not a traceback
-        _fail(f"化验结果“{lab_files.display_name(path)}”未导入，数据库未作任何更改", error)
+    summary = _import_file(lambda dry: lab_files.import_samples(path, dry_run=dry), dry_run,
+                           failed=f"化验结果“{lab_files.display_name(path)}”未导入，数据库未作任何更改")
     click.echo(summary.report(dry_run=dry_run, zone=ZoneInfo(current_app.config["TIMEZONE"])))
 
 
@@ -380,22 +359,10 @@ def escalate_command():
 @click.option("--dry-run", is_flag=True, help="只报告将新增和修改的断面，不写入数据库。")
 def import_sections_command(path: Path, dry_run: bool):
     """导入监测断面（.xlsx 或 .csv）：按断面编码新增或更新，任何一行有误则整份拒收。"""
-    from portal.db import transaction
-    from portal.extensions import db
     from portal.monitoring import sections
 
-    try:
-        if dry_run:
-            result = sections.import_sections(path, dry_run=True)
-            db.session.rollback()  # a dry run only read: end its transaction without writing anything
-        else:
-            with transaction():
-                result = sections.import_sections(path)
-    except sections.SectionsRejected as rejected:
-        click.echo(rejected.report(), err=True)
-        sys.exit(1)
-    except Exception as error:  # a fault outside the file (database, disk): one line, not a traceback
-        _fail(f"断面文件“{path.name}”未导入，数据库未作任何更改", error)
+    result = _import_file(lambda dry: sections.import_sections(path, dry_run=dry), dry_run,
+                          failed=f"断面文件“{path.name}”未导入，数据库未作任何更改")
     click.echo(result.report())
 
 
@@ -404,22 +371,10 @@ def import_sections_command(path: Path, dry_run: bool):
 @click.option("--dry-run", is_flag=True, help="只检查清单和文件并报告将新增的照片和文件，不写入数据库。")
 def import_photos_command(path: Path, dry_run: bool):
     """导入排污口照片和 PDF 文件：PATH 为含 manifest.csv（或 .xlsx）的文件夹，任何一行有误则整批拒收。"""
-    from portal.db import transaction
-    from portal.extensions import db
     from portal.registry import archive_files
 
-    try:
-        if dry_run:
-            result = archive_files.import_manifest(path, dry_run=True)
-            db.session.rollback()  # a dry run only read: end its transaction without writing anything
-        else:
-            with transaction():
-                result = archive_files.import_manifest(path)
-    except archive_files.ManifestRejected as rejected:
-        click.echo(rejected.report(), err=True)
-        sys.exit(1)
-    except Exception as error:  # a fault outside the files (database, disk): one line, not a traceback
-        _fail(f"照片与文件“{path.name}”未导入，数据库未作任何更改", error)
+    result = _import_file(lambda dry: archive_files.import_manifest(path, dry_run=dry), dry_run,
+                          failed=f"照片与文件“{path.name}”未导入，数据库未作任何更改")
     click.echo(result.report(dry_run=dry_run))
 
 
