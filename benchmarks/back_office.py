@@ -100,7 +100,7 @@ def main():
     from portal.db import transaction
     from portal.extensions import db
     from portal.models import Account, Report, Town
-    from portal.registry import demo
+    from portal import demo
 
     with app.app_context():
         upgrade()

@@ -45,7 +45,7 @@ def main():
     from flask_migrate import upgrade
 
     from portal.db import transaction
-    from portal.registry import demo
+    from portal import demo
 
     with app.app_context():
         upgrade()

@@ -111,7 +111,7 @@ def main():
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     folder = Path(tempfile.mkdtemp(prefix="response-bench-"))
     os.environ.setdefault("PORTAL_INSTANCE_PATH", str(folder))
-    from portal.registry import demo
+    from portal import demo
 
     demo_app = build(f"sqlite:///{folder}/demo.db", folder, demo.seed)
     measure(demo_app, "demo data (60 outfalls)")

@@ -64,7 +64,7 @@ def main():
 def seed_demo_command():
     """向空数据库填入演示数据（虚构，均标注为演示）；重复运行不作更改。"""
     from portal.db import transaction
-    from portal.registry import demo
+    from portal import demo
 
     try:
         with transaction():

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from portal.db import transaction
 from portal.extensions import db
-from portal.registry import areas, demo, ledger_import, roster
+from portal import demo
+from portal.registry import areas, ledger_import, roster
 
 
 def import_ledger(path, dry_run: bool = False, create_towns=False):

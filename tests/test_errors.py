@@ -123,7 +123,7 @@ def test_the_forged_host_page_is_the_sites_own_in_the_visitors_language(client):
 
 def test_a_report_posted_under_a_forged_host_builds_no_message(app, client):
     from portal.db import transaction
-    from portal.registry import demo
+    from portal import demo
 
     with transaction():
         demo.seed()

@@ -9,7 +9,7 @@ import pytest
 from helpers import commit_and_forget, text_of
 
 from portal.db import transaction
-from portal.registry import demo
+from portal import demo
 
 ROOT = Path(__file__).resolve().parent.parent
 CJK = re.compile(r"[\u3400-\u9fff]")

@@ -1,6 +1,6 @@
 """Routing a report: town, water body, department and river chief on duty, each with its reason.
 
-Most tests call the pure core on the demo's own geometry (``portal.registry.demo``); the last ones
+Most tests call the pure core on the demo's own geometry (``portal.demo``); the last ones
 run ``route_report`` against the seeded database.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from portal.config import ConfigError, Defaults
 from portal.db import transaction
 from portal.extensions import db
 from portal.models import DutyShift, Outfall, RiverChief, Town, WaterBody
-from portal.registry import demo
+from portal import demo
 from portal.routing import Area, Chief, OutfallFacts, Position, Shift, route, route_report
 
 BEIJING = timezone(timedelta(hours=8))

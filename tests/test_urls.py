@@ -24,7 +24,7 @@ from portal.config import ConfigError
 from portal.db import transaction
 from portal.extensions import db
 from portal.models import OutboxMessage, Report
-from portal.registry import demo
+from portal import demo
 from portal.urls import external_url
 
 # (request's base URL, PUBLIC_BASE_URL, the root every absolute link must start with)

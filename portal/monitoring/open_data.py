@@ -24,15 +24,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload
 
 from portal.models import MonitoringSample, StandardLimit
+from portal.monitoring import results
 from portal.monitoring.parameters import display_value
-from portal.registry import monitoring
 from portal.registry.ledger_format import csv_protected, write_only_text
 
 BATCH_SIZE = 1000
 YES, NO = "是", "否"
 # Verdicts in the data's own language, whatever the visitor's interface language.
-VERDICTS = {monitoring.OVER: "超标", monitoring.WITHIN: "达标", monitoring.UNDETERMINED: "无法判定",
-            monitoring.NO_LIMIT: "无适用限值"}
+VERDICTS = {results.OVER: "超标", results.WITHIN: "达标", results.UNDETERMINED: "无法判定",
+            results.NO_LIMIT: "无适用限值"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ COLUMNS: list[Column] = [
     Column("执行标准", _l("限值所属的标准或排污许可证（排污口按排放标准，断面按 GB 3838 水质类别）。"),
            lambda s, z: s.limit.standard.label if s.limit else None, 24),
     Column("评价", _l("超标、达标、无法判定（未检出但检出限高于限值）或无适用限值。"),
-           lambda s, z: VERDICTS[monitoring.verdict(s)], 10),
+           lambda s, z: VERDICTS[results.verdict(s)], 10),
     Column("检测单位", _l("出具结果的检测机构。"), lambda s, z: s.lab, 26),
     Column("是否演示数据", _l("“是”：为演示平台而虚构的数据。"), lambda s, z: s.is_demo, 10),
 ]

@@ -17,11 +17,17 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.extensions import db
-from portal.models import DischargeStandard, MonitoringSample, MonitoringSection, Outfall, StandardLimit
-from portal.monitoring import standards
+from portal.models import (
+    DischargeStandard,
+    MonitoringSample,
+    MonitoringSection,
+    Outfall,
+    StandardLimit,
+)
+from portal.monitoring import results, standards
 from portal.monitoring.parameters import BY_CODE
 from portal.refusal import Refused
-from portal.registry import history, monitoring, vocabulary
+from portal.registry import history, vocabulary
 
 SOURCE = "后台设定"  # what made an outfall's history entry, beside the actor and the reason
 PERMIT_KIND = "permit"
@@ -68,7 +74,7 @@ class Rejudged:
 
 
 def _verdicts(samples) -> dict[int, str]:
-    return {sample.id: monitoring.verdict(sample) for sample in samples}
+    return {sample.id: results.verdict(sample) for sample in samples}
 
 
 def rejudge_outfall(outfall: Outfall, zone) -> Rejudged:
@@ -121,7 +127,7 @@ def rejudge_outfalls(outfall_ids, before: dict[int, str], zone) -> Rejudged:
         standards.rejudge_outfall(outfall, zone)
         for sample in outfall.samples:
             judged += 1
-            changed += before.get(sample.id) != monitoring.verdict(sample)
+            changed += before.get(sample.id) != results.verdict(sample)
     return Rejudged(judged, changed)
 
 

@@ -53,8 +53,7 @@ from portal.models import (
     StandardLimit,
     WaterBody,
 )
-from portal.monitoring import standards
-from portal.registry import monitoring
+from portal.monitoring import results, standards
 from portal.registry.ledger_format import (
     CellError,
     clean_text,
@@ -601,7 +600,7 @@ class Sampling:
     @property
     def judged(self) -> list[MonitoringSample]:
         """The results a limit judged (within or over): no-limit results and unjudgeable non-detects are left out."""
-        return [s for s in self.samples if monitoring.verdict(s) in (monitoring.OVER, monitoring.WITHIN)]
+        return [s for s in self.samples if results.verdict(s) in (results.OVER, results.WITHIN)]
 
     @property
     def is_judged(self) -> bool:
@@ -611,13 +610,13 @@ class Sampling:
     @property
     def met(self) -> bool:
         """Whether every judged result was within its limit (False when nothing could be judged)."""
-        return self.is_judged and all(monitoring.verdict(s) == monitoring.WITHIN for s in self.judged)
+        return self.is_judged and all(results.verdict(s) == results.WITHIN for s in self.judged)
 
     @property
     def failed_parameters(self) -> list[str]:
         """The parameters over their limit, in the bureau's order."""
-        return monitoring.ordered_parameters(s.parameter for s in self.samples
-                                             if monitoring.verdict(s) == monitoring.OVER)
+        return results.ordered_parameters(s.parameter for s in self.samples
+                                             if results.verdict(s) == results.OVER)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 
 from portal import i18n
 from portal.models import DischargeStandard, Outfall, OutfallPhoto, StandardLimit
-from portal.monitoring import standards
+from portal.monitoring import results, standards
 from portal.monitoring.parameters import BY_CODE
 from portal.public import charts
 from portal.public.map import basemap_layers
-from portal.registry import monitoring, vocabulary
+from portal.registry import vocabulary
 from portal.templating import format_date
 
 # Photo types a browser may be sent from photo storage; anything else (an SVG could carry script) is not served.
@@ -44,9 +44,9 @@ def describe_limit(limit: StandardLimit) -> str:
 def verdict_label(verdict: str) -> str:
     """The words of a verdict, in the visitor's language."""
     return {
-        monitoring.OVER: _("超标"), monitoring.WITHIN: _("达标"),
-        monitoring.NO_LIMIT: _("无适用限值"), monitoring.NO_DATA: _("无数据"),
-        monitoring.UNDETERMINED: _("无法判定"),
+        results.OVER: _("超标"), results.WITHIN: _("达标"),
+        results.NO_LIMIT: _("无适用限值"), results.NO_DATA: _("无数据"),
+        results.UNDETERMINED: _("无法判定"),
     }[verdict]
 
 
@@ -72,7 +72,7 @@ def _limit_spans(samples) -> dict[int, list[tuple]]:
     return spans
 
 
-def _limit_lines(row: monitoring.ParameterRow) -> list[charts.LimitLine]:
+def _limit_lines(row: results.ParameterRow) -> list[charts.LimitLine]:
     """One dashed line per distinct bound of the limits the parameter's samples were judged by.
 
     When one limit applied to every sample it spans the chart; otherwise each is drawn where it applied.
@@ -105,7 +105,7 @@ def sample_value_text(sample) -> str:
     return charts.number(sample.value)
 
 
-def parameter_charts(matrix: monitoring.SampleMatrix) -> list[dict]:
+def parameter_charts(matrix: results.SampleMatrix) -> list[dict]:
     """A chart per parameter row of the matrix, with the row's anchor so the chart links to its numbers."""
     result = []
     for index, row in enumerate(matrix.rows, start=1):
@@ -114,10 +114,10 @@ def parameter_charts(matrix: monitoring.SampleMatrix) -> list[dict]:
         points = [
             charts.ChartPoint(
                 sample.sampled_at, sample.detection_limit if sample.below_detection else sample.value,
-                charts.NON_DETECT if sample.below_detection else monitoring.verdict(sample),
+                charts.NON_DETECT if sample.below_detection else results.verdict(sample),
                 _("%(day)s：%(value)s%(unit)s，%(verdict)s", day=format_date(sample.sampled_at),
                   value=sample_value_text(sample), unit=unit,
-                  verdict=verdict_label(monitoring.verdict(sample))),
+                  verdict=verdict_label(results.verdict(sample))),
             )
             for sample in row.samples
         ]
@@ -125,10 +125,10 @@ def parameter_charts(matrix: monitoring.SampleMatrix) -> list[dict]:
                               for l in row.limits)
         description = _(
             "%(parameter)s 共 %(n)s 次测定：超标 %(over)s 次，达标 %(within)s 次，无适用限值 %(none)s 次。",
-            parameter=row.parameter, n=len(row.samples), over=row.count(monitoring.OVER),
-            within=row.count(monitoring.WITHIN), none=row.count(monitoring.NO_LIMIT),
+            parameter=row.parameter, n=len(row.samples), over=row.count(results.OVER),
+            within=row.count(results.WITHIN), none=row.count(results.NO_LIMIT),
         ) + (_("其中未检出 %(n)s 次（图中空心倒三角画在检出限处），无法判定 %(u)s 次。",
-               n=sum(1 for s in row.samples if s.below_detection), u=row.count(monitoring.UNDETERMINED))
+               n=sum(1 for s in row.samples if s.below_detection), u=row.count(results.UNDETERMINED))
              if any(s.below_detection for s in row.samples) else "") + (_("限值：%(limits)s。", limits=limits) if limits else _("没有可对照的限值。"))
         anchor, chart_id = f"parameter-{index}", f"chart-{index}"
         result.append({
@@ -385,7 +385,7 @@ def current_limits(applicable: standards.Applicable) -> list[CurrentLimit]:
                 continue
             chosen.append(CurrentLimit(limit.parameter, limit, source))
         taken |= listed
-    order = {code: index for index, code in enumerate(monitoring.PARAMETER_ORDER)}
+    order = {code: index for index, code in enumerate(results.PARAMETER_ORDER)}
     return sorted(chosen, key=lambda c: (order.get(c.parameter, len(order)), c.parameter, bool(c.limit.condition)))
 
 

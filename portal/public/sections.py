@@ -15,10 +15,9 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from portal.models import MonitoringSection, Outfall, WaterBody
-from portal.monitoring import sections, standards
+from portal.monitoring import results, sections, standards
 from portal.public import bp, outfall_record
 from portal.public.map import basemap_layers
-from portal.registry import monitoring
 from portal.registry.vocabulary import SECTION_LEVELS, SECTION_POSITIONS
 
 
@@ -167,7 +166,7 @@ def section_detail(code: str):
     if section is None:
         abort(404)
     zone = _zone()
-    matrix = monitoring.sample_matrix(section.samples, zone)
+    matrix = results.sample_matrix(section.samples, zone)
     summary = recent_compliance(section)
     return render_template(
         "public/section.html", section=section, summary=summary, summary_text=compliance_text(summary),

@@ -13,8 +13,9 @@ from flask_babel import gettext as _
 
 from portal.extensions import db
 from portal.models import Town
+from portal.monitoring import results
 from portal.public import bp
-from portal.registry import monitoring, queries, record
+from portal.registry import queries, record
 from portal.urls import external_url
 
 ONE_DAY = 24 * 3600
@@ -89,7 +90,7 @@ def _signboards(outfalls) -> list[dict]:
     return [{
         "outfall": outfall,
         "chief": record.town_chief(outfall, chiefs.get(outfall.town_id, [])),
-        "parameters": monitoring.ordered_parameters(parameters.get(outfall.id, [])),
+        "parameters": results.ordered_parameters(parameters.get(outfall.id, [])),
         "page_url": outfall_page_url(outfall.code),
         "removed": record.is_removed(outfall),
     } for outfall in outfalls]

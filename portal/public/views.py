@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, current_app, render_template, request
 
 from portal import calendar
+from portal.monitoring import results
 from portal.photos import KEY_PATTERN, storage_for
 from portal.public import bp, outfall_record
-from portal.registry import archive_files, monitoring, queries, record
+from portal.registry import archive_files, queries, record
 from portal.registry.filters import OutfallFilter, page_number
 
 PHOTO_MAX_AGE = 24 * 3600  # a registered photo never changes under its key
@@ -40,7 +41,7 @@ def outfall_detail(code: str):
         abort(404)
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     today = calendar.today()
-    matrix = monitoring.sample_matrix(outfall.samples, zone)
+    matrix = results.sample_matrix(outfall.samples, zone)
     return render_template(
         "public/outfall_detail.html", outfall=outfall, today=today, matrix=matrix,
         charts=outfall_record.parameter_charts(matrix), verdict_label=outfall_record.verdict_label,

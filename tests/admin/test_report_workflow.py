@@ -335,7 +335,7 @@ def test_crafted_requests_get_a_message_not_a_500(client, officer, towns, path, 
 def test_the_river_chief_on_duty_hears_of_a_new_report_when_they_have_an_account(app, make_account):
     from portal.db import transaction
     from portal.models import RiverChief
-    from portal.registry import demo
+    from portal import demo
     from portal.reports import intake
 
     with transaction():

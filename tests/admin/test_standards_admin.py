@@ -10,9 +10,14 @@ from helpers import text_of
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEntry, DischargeStandard, MonitoringSample, Outfall, OutfallEvent
-from portal.monitoring import standards
-from portal.registry import monitoring
+from portal.models import (
+    AuditEntry,
+    DischargeStandard,
+    MonitoringSample,
+    Outfall,
+    OutfallEvent,
+)
+from portal.monitoring import results, standards
 
 BEIJING = timezone(timedelta(hours=8))
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -36,7 +41,7 @@ def _sample(outfall, parameter="COD", value=80.0, day=1):
 def _verdicts(code):
     db.session.remove()
     outfall = db.session.scalar(select(Outfall).where(Outfall.code == code))
-    return [monitoring.verdict(sample) for sample in outfall.samples]
+    return [results.verdict(sample) for sample in outfall.samples]
 
 
 def _limit_rows(*rows):
@@ -75,7 +80,7 @@ def test_an_administrator_adds_a_rural_facility_standard_and_rural_results_are_j
     facility = make_outfall("HW-NC-001", name="宏伟镇农村污水处理站排污口", town=make_town("宏伟镇"),
                             outfall_type="other", outfall_subtype="rural_treatment", plan=None)
     _sample(facility, "COD", 80.0)
-    assert _verdicts("HW-NC-001") == [monitoring.NO_LIMIT]
+    assert _verdicts("HW-NC-001") == [results.NO_LIMIT]
     admin = make_account("admin")
     sign_in(client, admin)
 
@@ -88,7 +93,7 @@ def test_an_administrator_adds_a_rural_facility_standard_and_rural_results_are_j
     assert "已添加标准 DB23/T 9999-2026 一级" in flashed
     assert "已重新评价 1 个监测结果，其中 1 个评价结论改变" in flashed
 
-    assert _verdicts("HW-NC-001") == [monitoring.OVER]
+    assert _verdicts("HW-NC-001") == [results.OVER]
     added = _standard("DB23/T 9999-2026", "一级")
     assert not added.is_builtin and added.kind == "effluent" and added.scope == "rural_facility"
     limits = {(l.parameter, l.condition): (l.unit, l.maximum) for l in added.limits}
@@ -142,7 +147,7 @@ def test_the_bureau_sets_an_outfalls_standard_with_a_reason_kept_in_its_history(
     page = text_of(response)
     assert "已指定执行 GB 8978-1996 二级" in page and "其中 1 个评价结论改变" in page
     assert "生态环境局为本排污口指定执行 GB 8978-1996 二级（原因：环评批复按二级执行）" in page
-    assert _verdicts("HZ-GY-001") == [monitoring.WITHIN]
+    assert _verdicts("HZ-GY-001") == [results.WITHIN]
     event = db.session.scalar(select(OutfallEvent).where(OutfallEvent.field == "standard"))
     assert (event.old_value, event.new_value, event.reason, event.actor_id) == (
         None, "GB 8978-1996 二级", "环评批复按二级执行", admin.id)
@@ -154,7 +159,7 @@ def test_the_bureau_sets_an_outfalls_standard_with_a_reason_kept_in_its_history(
     response = client.post("/admin/outfalls/HZ-GY-001/standard", data={"standard": "", "reason": "恢复按类型"},
                            follow_redirects=True)
     assert "已改为按排污口类型规则确定适用标准" in text_of(response)
-    assert _verdicts("HZ-GY-001") == [monitoring.OVER]
+    assert _verdicts("HZ-GY-001") == [results.OVER]
 
 
 def test_a_permit_is_recorded_overrides_the_standard_and_can_be_removed_with_a_reason(client, make_account, sign_in):
@@ -174,7 +179,7 @@ def test_a_permit_is_recorded_overrides_the_standard_and_can_be_removed_with_a_r
         "note": "许可证正本", **_limit_rows(("COD", "", "", "60", ""))}, follow_redirects=True)
     page = text_of(response)
     assert "已登记排污许可证 91232700MA1TEST001P" in page and "其中 1 个评价结论改变" in page
-    assert _verdicts("HZ-GY-001") == [monitoring.OVER]
+    assert _verdicts("HZ-GY-001") == [results.OVER]
     permit = _standard("91232700MA1TEST001P", "")
     assert permit.kind == "permit" and permit.outfall.code == "HZ-GY-001"
 
@@ -186,7 +191,7 @@ def test_a_permit_is_recorded_overrides_the_standard_and_can_be_removed_with_a_r
     response = client.post(f"/admin/outfalls/HZ-GY-001/permits/{permit.id}/delete", data={"reason": "录入错误"},
                            follow_redirects=True)
     assert "已删除排污许可证 91232700MA1TEST001P" in text_of(response)
-    assert _verdicts("HZ-GY-001") == [monitoring.WITHIN]
+    assert _verdicts("HZ-GY-001") == [results.WITHIN]
     fields = [(e.old_value, e.new_value, e.reason) for e in
               db.session.scalars(select(OutfallEvent).where(OutfallEvent.field == "permit").order_by(OutfallEvent.id))]
     assert fields == [(None, "91232700MA1TEST001P（2026-01-01 至 2030-12-31）", "许可证正本"),
@@ -214,7 +219,7 @@ def test_rejudge_samples_judges_every_outfall_again_and_says_how_many_changed(ap
     result = runner.invoke(args=["rejudge-samples"])
     assert result.exit_code == 0, result.output
     assert "1 个评价结论改变" in result.output
-    assert _verdicts("HZ-GY-001") == [monitoring.OVER]
+    assert _verdicts("HZ-GY-001") == [results.OVER]
     again = runner.invoke(args=["rejudge-samples"])
     assert "0 个评价结论改变" in again.output
 
@@ -227,14 +232,14 @@ def test_the_bureaus_own_standard_is_changed_and_removed_and_its_results_judged_
              "scope": "rural_facility"}
     assert client.post("/admin/standards/new", data={**rural, **_limit_rows(("COD", "", "", "60", ""))}).status_code == 302
     added = _standard("DB23/T 9999-2026", "一级")
-    assert _verdicts("HW-NC-001") == [monitoring.OVER]
+    assert _verdicts("HW-NC-001") == [results.OVER]
 
     form = text_of(client.get(f"/admin/standards/{added.id}"))
     assert "编辑标准 DB23/T 9999-2026 一级" in form
     response = client.post(f"/admin/standards/{added.id}", data={**rural, **_limit_rows(("COD", "", "", "100", ""))},
                            follow_redirects=True)
     assert "已保存标准 DB23/T 9999-2026 一级" in text_of(response) and "其中 1 个评价结论改变" in text_of(response)
-    assert _verdicts("HW-NC-001") == [monitoring.WITHIN]
+    assert _verdicts("HW-NC-001") == [results.WITHIN]
 
     # An outfall set to it keeps it from being deleted; once none is, it goes and its results lose their limit.
     other = make_outfall("HW-NC-002", outfall_type="other", outfall_subtype="rural_treatment", plan=None,
@@ -247,5 +252,5 @@ def test_the_bureaus_own_standard_is_changed_and_removed_and_its_results_judged_
     db.session.commit()
     response = client.post(f"/admin/standards/{added.id}/delete", follow_redirects=True)
     assert "已删除标准 DB23/T 9999-2026 一级" in text_of(response) and "其中 1 个评价结论改变" in text_of(response)
-    assert _verdicts("HW-NC-001") == [monitoring.NO_LIMIT]
+    assert _verdicts("HW-NC-001") == [results.NO_LIMIT]
     assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "standard_deleted"))

@@ -366,7 +366,7 @@ def test_water_bodies_with_geometry_kind_and_target_class(client):
 
 def test_demo_data_is_valid_geojson_throughout(client):
     from portal.db import transaction
-    from portal.registry import demo
+    from portal import demo
 
     with transaction():
         demo.seed()

@@ -22,7 +22,7 @@ def serve_portal(folder, database_name: str, prepare=None, seed_demo: bool = Tru
     from flask_migrate import upgrade
 
     from portal.db import transaction
-    from portal.registry import demo
+    from portal import demo
 
     with scratch_database(folder, database_name) as url:
         os.environ["PORTAL_INSTANCE_PATH"] = str(folder / "instance")

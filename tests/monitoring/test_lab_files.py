@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
+from sample_sites import EXAMPLES, make_example_sites
 from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import MonitoringSample
 from portal.monitoring import lab_files
-from portal.registry.monitoring import OVER, WITHIN, verdict
-from sample_sites import EXAMPLES, make_example_sites
+from portal.monitoring.results import OVER, WITHIN, verdict
 
 BEIJING = timezone(timedelta(hours=8))
 LONG = Path(EXAMPLES) / "samples-long.xlsx"
@@ -301,6 +301,7 @@ def test_a_long_file_with_site_names_and_units_in_the_parameter(sites, runner, t
 
 def test_a_first_result_at_an_outfall_moves_it_into_monitoring_with_the_reason(app, runner, tmp_path):
     from factories import make_outfall
+
     from portal.models import Outfall
 
     make_outfall("HZ-NEW", plan=None, stage="survey")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from portal.monitoring import parameters as params
+from portal.monitoring.results import PARAMETER_ORDER
 from portal.monitoring.standards import FLOW, WATER_TEMPERATURE
-from portal.registry.monitoring import PARAMETER_ORDER
 
 
 def test_every_code_the_matrix_orders_is_a_parameter():

@@ -13,9 +13,13 @@ from helpers import commit_and_forget, text_of
 from portal import audit
 from portal.db import transaction
 from portal.extensions import db
-from portal.models import DischargeStandard, MonitoringSample, MonitoringSection, StandardLimit
-from portal.monitoring import operations, standards
-from portal.registry import monitoring
+from portal.models import (
+    DischargeStandard,
+    MonitoringSample,
+    MonitoringSection,
+    StandardLimit,
+)
+from portal.monitoring import operations, results, standards
 
 ZONE = ZoneInfo("Asia/Shanghai")
 BEIJING = timezone(timedelta(hours=8))
@@ -69,7 +73,7 @@ def test_an_industrial_outfall_into_class_iii_water_is_judged_by_gb_8978_grade_o
     outfall = industrial(water_class="III")
     over, within = judged(sample(outfall, "COD", 120.0), sample(outfall, "COD", 90.0, at=SAMPLED + timedelta(days=1)))
     assert over.limit.standard.label == "GB 8978-1996 一级" and over.limit.maximum == 100
-    assert monitoring.verdict(over) == monitoring.OVER and monitoring.verdict(within) == monitoring.WITHIN
+    assert results.verdict(over) == results.OVER and results.verdict(within) == results.WITHIN
     # Never the river's GB 3838 class: 90 mg/L of COD would be far over class III's 20.
     assert within.limit.standard.kind == "effluent"
 
@@ -78,7 +82,7 @@ def test_an_industrial_outfall_into_class_iv_water_is_judged_by_gb_8978_grade_tw
     outfall = industrial(code="HZ-GY-002", water_class="IV")
     (result,) = judged(sample(outfall, "COD", 120.0))
     assert result.limit.standard.label == "GB 8978-1996 二级" and result.limit.maximum == 150
-    assert monitoring.verdict(result) == monitoring.WITHIN
+    assert results.verdict(result) == results.WITHIN
 
 
 def test_a_treatment_plant_is_judged_by_gb_18918_one_a_with_the_cold_water_ammonia_limit(app):
@@ -90,12 +94,12 @@ def test_a_treatment_plant_is_judged_by_gb_18918_one_a_with_the_cold_water_ammon
 
     assert cold.limit.standard.label == "GB 18918-2002 一级A"
     assert (cold.limit.maximum, cold.limit.condition) == (8, "水温≤12℃")
-    assert monitoring.verdict(cold) == monitoring.WITHIN
+    assert results.verdict(cold) == results.WITHIN
     assert (warm.limit.maximum, warm.limit.condition) == (5, "")
-    assert monitoring.verdict(warm) == monitoring.OVER
+    assert results.verdict(warm) == results.OVER
     # No temperature measured with it: the plain limit, not the lenient one.
     assert (untested.limit.maximum, untested.limit.condition) == (5, "")
-    assert monitoring.verdict(untested) == monitoring.OVER
+    assert results.verdict(untested) == results.OVER
     assert _cold_water.limit is None  # the temperature itself is never judged
 
 
@@ -104,8 +108,8 @@ def test_a_permits_limits_take_precedence_and_what_it_omits_falls_back_to_the_st
     permit(outfall, COD=60)
     cod, bod = judged(sample(outfall, "COD", 80.0), sample(outfall, "BOD5", 25.0))
     assert cod.limit.standard.kind == "permit" and cod.limit.maximum == 60
-    assert monitoring.verdict(cod) == monitoring.OVER  # within GB 8978's 100, over the permit's 60
-    assert bod.limit.standard.label == "GB 8978-1996 一级" and monitoring.verdict(bod) == monitoring.OVER
+    assert results.verdict(cod) == results.OVER  # within GB 8978's 100, over the permit's 60
+    assert bod.limit.standard.label == "GB 8978-1996 一级" and results.verdict(bod) == results.OVER
     assert standards.for_outfall(outfall, SAMPLED.date()).reason == standards.BY_PERMIT
 
 
@@ -114,9 +118,9 @@ def test_a_permit_outside_its_validity_does_not_apply(app):
     permit(outfall, valid_from=date(2020, 1, 1), valid_until=date(2024, 12, 31), COD=60)
     (cod,) = judged(sample(outfall, "COD", 80.0))
     assert cod.limit.standard.label == "GB 8978-1996 一级"
-    assert monitoring.verdict(cod) == monitoring.WITHIN
+    assert results.verdict(cod) == results.WITHIN
     (early,) = judged(sample(outfall, "COD", 80.0, at=datetime(2023, 5, 1, 10, tzinfo=BEIJING)))
-    assert early.limit.standard.kind == "permit" and monitoring.verdict(early) == monitoring.OVER
+    assert early.limit.standard.kind == "permit" and results.verdict(early) == results.OVER
 
 
 # --- sections ---------------------------------------------------------------------------------------
@@ -129,9 +133,9 @@ def test_a_section_is_judged_by_gb_3838_at_its_own_class_or_its_waters(app):
     db.session.add_all([own, inherited])
     db.session.flush()
     at_own, at_inherited = judged(sample(own, "COD", 18.0), sample(inherited, "COD", 18.0))
-    assert at_own.limit.standard.label == "GB 3838-2002 III类" and monitoring.verdict(at_own) == monitoring.WITHIN
+    assert at_own.limit.standard.label == "GB 3838-2002 III类" and results.verdict(at_own) == results.WITHIN
     assert at_inherited.limit.standard.label == "GB 3838-2002 II类"
-    assert monitoring.verdict(at_inherited) == monitoring.OVER
+    assert results.verdict(at_inherited) == results.OVER
 
 
 # --- non-detects ------------------------------------------------------------------------------------
@@ -142,9 +146,9 @@ def test_a_non_detect_is_never_over_and_within_only_when_its_detection_limit_is(
     low, high = judged(sample(outfall, "NH3-N", None, detection_limit=0.05),
                        sample(outfall, "NH3-N", None, detection_limit=20.0, at=SAMPLED + timedelta(days=1)))
     assert low.limit.maximum == 15 and high.limit.maximum == 15
-    assert monitoring.verdict(low) == monitoring.WITHIN
+    assert results.verdict(low) == results.WITHIN
     # A detection limit above the limit says nothing about compliance: 无法判定, never 超标.
-    assert high.exceeds_limit is None and monitoring.verdict(high) == monitoring.UNDETERMINED
+    assert high.exceeds_limit is None and results.verdict(high) == results.UNDETERMINED
 
 
 # --- a standard the bureau adds -------------------------------------------------------------------
@@ -171,7 +175,7 @@ def test_adding_a_rural_facility_standard_makes_it_their_default(app):
     facility = db.session.get(type(facility), facility_id)
     applicable = standards.for_outfall(facility)
     assert applicable.reason == standards.BY_TYPE_RURAL and applicable.standard.code == "DB23/T 0000-2026"
-    assert monitoring.verdict(facility.samples[0]) == monitoring.OVER
+    assert results.verdict(facility.samples[0]) == results.OVER
 
 
 # --- the page says why ------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from portal.models import (
     Town,
     WaterBody,
 )
-from portal.registry import demo, stages, vocabulary
+from portal import demo
+from portal.registry import stages, vocabulary
 from committing import seed_demo
 
 # The standards' limits and the departments ship with the migrations and are not demo data.

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import OutboxMessage, Report, ReportPhoto
 from portal.photos import storage_for
-from portal.registry import demo
+from portal import demo
 
 CANARY = {"reporter_name": "甄测试", "reporter_phone": "13900001234", "reporter_email": "canary@example.com"}
 # Inside the demo town 呼中镇, near its seat.

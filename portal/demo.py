@@ -36,9 +36,9 @@ from portal.models import (
     Town,
     WaterBody,
 )
-from portal.monitoring import standards
+from portal.monitoring import results, standards
 from portal.monitoring.parameters import BY_CODE
-from portal.registry import monitoring, stages, vocabulary
+from portal.registry import stages, vocabulary
 
 SOURCE = "演示数据"
 SUFFIX = "（演示）"
@@ -695,7 +695,7 @@ def _parameters(applicable: standards.Applicable, treatment: bool) -> list[str]:
                for limit in source.limits}
     if not limited:
         return UNJUDGED_PARAMETERS["treatment" if treatment else "other"]
-    order = {code: index for index, code in enumerate(monitoring.PARAMETER_ORDER)}
+    order = {code: index for index, code in enumerate(results.PARAMETER_ORDER)}
     return sorted(limited, key=lambda code: (order.get(code, len(order)), code))
 
 
