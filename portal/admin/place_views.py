@@ -19,7 +19,7 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import IntegerField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, NumberRange
 
 from portal import access, audit, calendar
 from portal.admin import staged_uploads
@@ -27,6 +27,7 @@ from portal.admin.guard import requires
 from portal.db import transaction
 from portal.extensions import db
 from portal.models import WaterBody
+from portal.models.types import MAX_DATABASE_ID
 from portal.registry import chiefs, waters
 
 
@@ -64,7 +65,7 @@ class PlacesConfirmForm(FlaskForm):
 class BoardUpdatedForm(FlaskForm):
     """Record that a river's public board now shows what the portal shows."""
 
-    water_id = IntegerField(validators=[DataRequired()])
+    water_id = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=MAX_DATABASE_ID)])
     submit = SubmitField(_l("标记公示牌已更新"))
 
 
