@@ -87,6 +87,7 @@ def test_the_list_of_responsible_parties_masks_a_farmer_and_names_the_units(resi
     resident.goto("/parties")
     main = resident.locator("main")
     expect(main).to_contain_text("呼中区林产品加工有限公司")
+    expect(main).to_contain_text("设置申请单位")  # the basis the ledger gives (责任主体认定依据)
     expect(main).to_contain_text("张**")
     expect(main).not_to_contain_text("张立新")
 
