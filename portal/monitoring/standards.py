@@ -202,11 +202,18 @@ def _instant(moment: datetime) -> datetime:
 
 
 def judge_all(samples, zone) -> None:
-    """Judge samples of one or more sites, each by the water temperature taken with it."""
+    """Judge samples of one or more sites, each by the water temperature taken with it.
+
+    What applies is worked out once per site and local day (it looks standards up), not per sample.
+    """
     samples = list(samples)
     found = temperatures(samples)
+    applicable: dict[tuple, Applicable] = {}
     for sample in samples:
-        judge(sample, found.get(_sampling_key(sample)), zone)
+        key = (sample.outfall, sample.section, sample.sampled_at.astimezone(zone).date())
+        if key not in applicable:
+            applicable[key] = applicable_for_sample(sample, zone)
+        sample.limit = limit_for(applicable[key], sample.parameter, sample.unit, found.get(_sampling_key(sample)))
 
 
 def rejudge_outfall(outfall: Outfall, zone) -> int:
