@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import IO, Any, Callable, Iterator
 
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload
@@ -26,7 +21,8 @@ from sqlalchemy.orm import Session, joinedload
 from portal.models import MonitoringSample, StandardLimit
 from portal.monitoring import results
 from portal.monitoring.parameters import display_value
-from portal.registry.ledger_format import csv_protected, write_only_text
+from portal.registry.ledger_format import csv_protected
+from portal.registry.open_data import write_table_xlsx
 
 BATCH_SIZE = 1000
 YES, NO = "是", "否"
@@ -132,33 +128,5 @@ def stream_csv(engine: Engine, zone: tzinfo) -> Iterator[bytes]:
 
 def write_xlsx(session: Session, zone: tzinfo) -> IO[bytes]:
     """The results as a write-only workbook in an anonymous temporary file, returned open at its start."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("监测结果")
-    for position, column in enumerate(COLUMNS):
-        sheet.column_dimensions[get_column_letter(position + 1)].width = column.width
-    sheet.freeze_panes = "B2"
-    bold = Font(bold=True)
-    header = []
-    for text in HEADERS:
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for batch in batches(session):
-        for sample in batch:
-            sheet.append([_xlsx_value(sheet, column.value(sample, zone)) for column in COLUMNS])
-    handle = tempfile.TemporaryFile(suffix=".xlsx")
-    try:
-        workbook.save(handle)
-        handle.seek(0)
-    except BaseException:
-        handle.close()
-        raise
-    return handle
-
-
-def _xlsx_value(sheet, value: Any):
-    """Numbers as numbers, flags 是/否, text always as text (never run as a formula)."""
-    if isinstance(value, bool):
-        return YES if value else NO
-    return write_only_text(sheet, value) if isinstance(value, str) else value
+    rows = ([column.value(sample, zone) for column in COLUMNS] for batch in batches(session) for sample in batch)
+    return write_table_xlsx("监测结果", HEADERS, [column.width for column in COLUMNS], rows)

@@ -199,26 +199,33 @@ def csv_chunks(batches: Iterable[list[Record]]) -> Iterator[bytes]:
 
 
 def write_xlsx(batches: Iterable[list[Record]], sheet_title: str = "入河排污口") -> IO[bytes]:
-    """Write the rows to an .xlsx in an anonymous temporary file and return it open at its start.
+    """The outfalls as an .xlsx in an anonymous temporary file, open at its start (``write_table_xlsx``)."""
+    rows = ([column.value(record) for column in COLUMNS] for batch in batches for record in batch)
+    return write_table_xlsx(sheet_title, HEADERS, [column.width for column in COLUMNS], rows)
+
+
+def write_table_xlsx(sheet_title: str, headers: list[str], widths: list[float],
+                     rows: Iterable[list[Any]]) -> IO[bytes]:
+    """Write a header row and the rows to an .xlsx in an anonymous temporary file; return it open at its start.
 
     The workbook is write-only, so rows go to disk as they come and memory stays flat. The file has
     no name on disk: it disappears when the caller closes it, even if the download is interrupted.
+    Every open-data workbook (outfalls, monitoring results) is written here.
     """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title)
-    for position, column in enumerate(COLUMNS):
-        sheet.column_dimensions[get_column_letter(position + 1)].width = column.width
+    for position, width in enumerate(widths):
+        sheet.column_dimensions[get_column_letter(position + 1)].width = width
     sheet.freeze_panes = "B2"
     bold = Font(bold=True)
     header = []
-    for text in HEADERS:
+    for text in headers:
         cell = WriteOnlyCell(sheet, value=text)
         cell.font = bold
         header.append(cell)
     sheet.append(header)
-    for batch in batches:
-        for record in batch:
-            sheet.append([_xlsx_value(sheet, column.value(record)) for column in COLUMNS])
+    for row in rows:
+        sheet.append([_xlsx_value(sheet, value) for value in row])
     handle = tempfile.TemporaryFile(suffix=".xlsx")
     try:
         workbook.save(handle)
