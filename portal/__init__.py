@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import config as portal_config
 from portal import security
 # ``db`` under another name: importing the submodule portal.db rebinds the package's own ``db``.
-from portal.extensions import babel, csrf, limiter, migrate
+from portal.extensions import babel, compress, csrf, limiter, migrate
 from portal.extensions import db as database
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +44,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
     import portal.models  # noqa: F401  (registers the tables with the metadata)
+    # Session listeners: outfalls' plan summaries and the data versions are kept at every flush and commit.
+    import portal.data_version  # noqa: F401
+    import portal.registry.plan_summary  # noqa: F401
 
     from portal import db as transactions
+    from portal import page_cache
 
     database.init_app(app)
     transactions.init_app(app)
@@ -53,6 +57,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
+    page_cache.init_app(app)  # before compress: it keeps the responses compress has encoded
+    compress.init_app(app)
     from portal import admin, api, citizen, cli, errors, i18n, public, templating, urls, vendor
     from portal.admin import sessions
 

@@ -96,6 +96,17 @@ class Defaults:
     # POSTs of the reporter's private page (additions, photos, confirm, reopen, rating) per address.
     REPORTER_ACTION_RATE_LIMIT = "30 per hour;100 per day"
     RATELIMIT_STORAGE_URI = "memory://"  # "redis://127.0.0.1:6379" when several processes serve
+    # Public pages are served from a cache while the data they show are unchanged (portal.page_cache):
+    # entries are dropped after this many seconds unread (0 turns the cache off), at most this many
+    # per worker; with a Redis URL ("redis://127.0.0.1:6379/1") every worker of every server shares one.
+    PAGE_CACHE_SECONDS = 600
+    PAGE_CACHE_ENTRIES = 2000
+    PAGE_CACHE_REDIS_URL = ""
+    # Flask-Compress: brotli for browsers that take it, else gzip; the text types the portal serves.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/plain", "text/csv", "text/xml", "text/javascript",
+                          "application/javascript", "application/json", "application/geo+json",
+                          "application/atom+xml", "image/svg+xml"]
     # Who hears of a new report: e-mail addresses by town name ("*" for every report) and
     # group-robot webhooks (WeCom/DingTalk). Messages never carry the reporter's identity.
     REPORT_NOTIFY_EMAILS: dict = {}
@@ -284,6 +295,8 @@ def finalise(config, instance_path: str) -> None:
 
 # Whole-number settings and their allowed ranges (booleans are not numbers here).
 INTEGER_RANGES = {
+    "PAGE_CACHE_SECONDS": (0, 86400),
+    "PAGE_CACHE_ENTRIES": (1, 1_000_000),
     "LEDGER_MAX_BYTES": (1, 2**40),
     "LEDGER_MAX_ROWS": (1, 10_000_000),
     "RIVER_BOARD_UPDATE_DAYS": (1, 365),
@@ -313,7 +326,7 @@ NUMBER_RANGES = {
 }
 # Text that must not be empty, and text that may be; a number from PORTAL_* (parsed as JSON) becomes text.
 REQUIRED_TEXTS = ("DISTRICT_NAME", "DISTRICT_NAME_EN", "REPORT_TELEPHONE", "DATA_LICENCE_NAME")
-OPTIONAL_TEXTS = ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD", "MAIL_FROM", "PHOTO_ROOT")
+OPTIONAL_TEXTS = ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD", "MAIL_FROM", "PHOTO_ROOT", "PAGE_CACHE_REDIS_URL")
 BOOLEANS = ("SMTP_STARTTLS", "SMTP_SSL")
 # The report form's own fields (about 20) come on top of its photos in one multipart request.
 FORM_FIELD_PARTS = 24

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound here and bound to the app in ``create_app``."""
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_limiter.util import get_remote_address
@@ -25,6 +26,8 @@ csrf = CSRFProtect()
 babel = CatalogueBabel()
 # Limits apply only where a view asks for one (report submission); storage from RATELIMIT_STORAGE_URI.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# gzip and brotli for every text response (HTML, JSON, GeoJSON, CSV, JS, CSS); settings COMPRESS_*.
+compress = Compress()
 # Staff sessions (portal.admin); the citizen side has no accounts.
 login_manager = LoginManager()
 

@@ -22,9 +22,10 @@ from portal.models.registry import (
     StandardLimit,
 )
 from portal.models.roster import DutyShift
+from portal.models.versions import DataVersion
 
 __all__ = [
-    "Account", "AuditEntry", "CalendarDay", "Department",
+    "Account", "AuditEntry", "CalendarDay", "DataVersion", "Department",
     "MeToo", "Report", "ReportPhoto", "ReportUpdate",
     "DischargeStandard", "DutyShift", "MonitoringSample", "MonitoringSection", "OutfallDocument", "ProgressSnapshot", "RectificationStep", "OutboxMessage", "Outfall", "OutfallEvent", "OutfallPhoto",
     "RectificationPlan", "ResponsibleParty", "RiverChief", "StandardLimit", "StandardisationItem",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -51,12 +51,15 @@ def mask_personal_name(name: str) -> str:
 class Outfall(db.Model):
     """One river outfall (入河排污口) and where it stands in the five stages of the programme."""
 
+    # The map's box queries and grid counts read the position first.
+    __table_args__ = (Index("ix_outfall_position", "longitude", "latitude"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     # The ledger's code (排污口编码): the outfall's permanent public identifier in URLs and QR codes.
     code: Mapped[str] = mapped_column(String(64), unique=True)
     # HJ 1235-2021 national code; its segment layout is unconfirmed, so it is kept as a plain string.
     national_code: Mapped[str | None] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), index=True)
     town_id: Mapped[int] = mapped_column(ForeignKey("town.id"), index=True)
     water_body_id: Mapped[int | None] = mapped_column(ForeignKey("water_body.id"), index=True)
     # WGS84 decimal degrees, rounded to 6 places (about 0.1 m) so that export → import is exact.
@@ -66,8 +69,8 @@ class Outfall(db.Model):
     outfall_subtype: Mapped[str | None] = mapped_column(String(32))  # vocabulary.OUTFALL_SUBTYPES
     discharge_mode: Mapped[str | None] = mapped_column(String(16))  # vocabulary.DISCHARGE_MODES
     approval_status: Mapped[str | None] = mapped_column(String(16))  # vocabulary.APPROVAL_STATUSES
-    found_on: Mapped[date | None] = mapped_column(Date)
-    stage: Mapped[str] = mapped_column(String(20), default="survey")  # vocabulary.STAGES
+    found_on: Mapped[date | None] = mapped_column(Date, index=True)
+    stage: Mapped[str] = mapped_column(String(20), default="survey", index=True)  # vocabulary.STAGES
     responsible_party_id: Mapped[int | None] = mapped_column(ForeignKey("responsible_party.id"))
     # Why that party answers (DOMAIN.md §1's chain): vocabulary.PARTY_BASES — the applicant, else the
     # unit actually using it, else the town government or the party it names.
@@ -89,6 +92,17 @@ class Outfall(db.Model):
     is_demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # What the outfall's plans add up to, kept with the outfall (portal.registry.plan_summary keeps it
+    # true at every flush) so that maps, lists and counts over 100,000 outfalls never aggregate all
+    # plans per request. The main plan is the first (lowest id); no foreign key, so plans can go in
+    # any order.
+    main_plan_id: Mapped[int | None] = mapped_column(index=True)
+    # The earliest effective deadline (transition end, else deadline) of any plan: the list's sort.
+    plans_due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    # The least advanced status of any plan, as its rank in vocabulary.PLAN_STATUSES: the list's sort.
+    plans_status_rank: Mapped[int | None] = mapped_column(index=True)
+    # The earliest effective deadline of an unfinished plan: overdue from the day after it.
+    open_due_on: Mapped[date | None] = mapped_column(Date, index=True)
 
     town = relationship("Town", back_populates="outfalls")
     water_body = relationship("WaterBody", back_populates="outfalls")
@@ -136,6 +150,12 @@ class RectificationPlan(db.Model):
 
     An outfall fed by several units may carry one plan per unit (DOMAIN.md §1).
     """
+
+    # The filters by status and by measure find their outfalls through these, never by scanning plans.
+    __table_args__ = (
+        Index("ix_rectification_plan_status_outfall", "status", "outfall_id"),
+        Index("ix_rectification_plan_measure_outfall", "measure", "outfall_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     outfall_id: Mapped[int] = mapped_column(ForeignKey("outfall.id", ondelete="CASCADE"), index=True)

@@ -1,0 +1,136 @@
+"""Public pages served from a cache while the data they show have not changed.
+
+A news story sends thousands of readers to the same few pages; rendering each of them afresh for
+every reader would spend the server on identical work. A view marked ``@cached_page(scopes…)`` is
+rendered once per address, language, day and content encoding, and that response is served again
+for as long as the data versions of its scopes (portal.data_version) stay the same: a change
+committed anywhere shows on the next request. ``max_stale`` lets an expensive page (/progress) be
+served up to that many seconds old while data keep changing, so it is recounted at most that often.
+
+Only what anyone may see is cached: a request that carries a session cookie (staff, a citizen in the
+middle of a form) is rendered afresh, and a response is kept only when it is a plain 200 that did not
+touch the session (no CSRF token, no flashed message) and sets no cookie. Entries live in the worker's
+memory, or in Redis when ``PAGE_CACHE_REDIS_URL`` is set, shared by every worker of every server.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from functools import wraps
+from urllib.parse import urlencode
+
+from cachelib import RedisCache, SimpleCache
+from flask import Response, current_app, g, request, session
+from flask_babel import get_locale
+
+from portal import calendar, data_version
+
+log = logging.getLogger(__name__)
+_EXTENSION = "portal.page_cache"
+# Response headers worth keeping; Date, Set-Cookie and the like belong to one response only.
+_KEPT_HEADERS = ("Content-Type", "Content-Encoding", "Content-Language", "Vary", "Cache-Control",
+                 "Content-Security-Policy", "Link", "Last-Modified")
+
+
+def cached_page(*scopes: str, max_stale: int = 0):
+    """Serve the view's response from the cache while the data of ``scopes`` are unchanged."""
+    scopes = tuple(scopes) or data_version.SCOPES
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            store = current_app.extensions.get(_EXTENSION)
+            if store is None or not _anonymous_read():
+                return view(*args, **kwargs)
+            versions = data_version.numbers(scopes)
+            key = _key()
+            entry = _get(store, key)
+            if entry is not None and (entry["versions"] == versions
+                                      or time.time() - entry["stored_at"] < max_stale):
+                g.page_cache = "hit"
+                return _response(entry)
+            g.page_cache = (key, versions)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def init_app(app) -> None:
+    """Create the store and keep responses in it. Call before Flask-Compress is bound: after-request
+    functions run last-registered first, so this one then sees the response compressed."""
+    if not app.config["PAGE_CACHE_SECONDS"]:
+        return
+    url = app.config["PAGE_CACHE_REDIS_URL"]
+    if url:
+        app.extensions[_EXTENSION] = _redis_cache(url, app.config["PAGE_CACHE_SECONDS"])
+    else:
+        app.extensions[_EXTENSION] = SimpleCache(threshold=app.config["PAGE_CACHE_ENTRIES"],
+                                                 default_timeout=app.config["PAGE_CACHE_SECONDS"])
+    app.after_request(_keep)
+
+
+def _redis_cache(url: str, timeout: int) -> RedisCache:
+    import redis
+
+    return RedisCache(redis.Redis.from_url(url, socket_timeout=0.5), key_prefix="portal:page:",
+                      default_timeout=timeout)
+
+
+def _anonymous_read() -> bool:
+    """A GET or HEAD from a visitor with no session: what they see is what everyone sees."""
+    return request.method in ("GET", "HEAD") and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+
+
+def _encoding() -> str:
+    """The content encoding the response will be given, as far as the key needs to know."""
+    accepted = request.accept_encodings
+    for encoding in ("br", "gzip"):
+        if accepted[encoding]:
+            return encoding
+    return ""
+
+
+def _key() -> str:
+    arguments = urlencode(sorted(request.args.items(multi=True)))
+    parts = "\n".join((request.host_url, request.path, arguments, str(get_locale()),
+                       calendar.today().isoformat(), _encoding()))
+    return hashlib.sha256(parts.encode()).hexdigest()
+
+
+def _get(store, key: str):
+    try:
+        return store.get(key)
+    except Exception as error:  # Redis away: render instead of failing the reader
+        log.warning("page cache unreadable: %s", error)
+        return None
+
+
+def _response(entry: dict) -> Response:
+    response = Response(entry["body"], status=200)
+    response.headers.clear()
+    for name, value in entry["headers"]:
+        response.headers.add(name, value)
+    response.set_etag(entry["etag"])
+    return response.make_conditional(request)
+
+
+def _keep(response: Response) -> Response:
+    """Store a fresh cacheable response; answer 304 when the reader already has it."""
+    state = g.pop("page_cache", None)
+    if state is None or state == "hit":
+        return response
+    key, versions = state
+    if (response.status_code != 200 or response.is_streamed or response.direct_passthrough
+            or session.accessed or "Set-Cookie" in response.headers):
+        return response
+    body = response.get_data()
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    entry = {"versions": versions, "stored_at": time.time(), "body": body, "etag": etag,
+             "headers": [(name, value) for name, value in response.headers if name in _KEPT_HEADERS]}
+    try:
+        current_app.extensions[_EXTENSION].set(key, entry)
+    except Exception as error:
+        log.warning("page cache not written: %s", error)
+    response.set_etag(etag)
+    return response.make_conditional(request)

@@ -1,0 +1,117 @@
+"""What an outfall's plans add up to, kept on the outfall itself (``Outfall.main_plan_id`` …).
+
+Maps, lists, counts and downloads over 100,000 outfalls read these columns instead of aggregating
+every plan on every request. They are kept true in one place: before every flush, each outfall whose
+plans were added, changed or removed gets its summary computed again from its plans, whichever
+writer (a view, an import, a command) changed them. Writers that insert plans in bulk with Core
+statements, bypassing the session (the scale dataset), call ``refresh_all`` once afterwards.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import and_, case, event, func, select, update
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from portal.models import Outfall, RectificationPlan
+from portal.registry import vocabulary as vocab
+from portal.registry.vocabulary import DONE_STATUSES
+
+STATUS_RANKS = {code: rank for rank, code in enumerate(vocab.PLAN_STATUSES.codes())}
+UNKNOWN_STATUS_RANK = 99  # a status outside the vocabulary sorts last
+
+
+def summarise(plans) -> dict:
+    """The summary columns of an outfall with these plans (any order)."""
+    plans = sorted(plans, key=lambda plan: (plan.id is None, plan.id or 0))
+    if not plans:
+        return {"main_plan_id": None, "plans_due_on": None, "plans_status_rank": None, "open_due_on": None}
+    dues = [plan.effective_deadline for plan in plans if plan.effective_deadline]
+    open_dues = [plan.effective_deadline for plan in plans
+                 if plan.effective_deadline and plan.status not in DONE_STATUSES]
+    return {
+        "main_plan_id": plans[0].id,
+        "plans_due_on": min(dues, default=None),
+        "plans_status_rank": min(STATUS_RANKS.get(plan.status, UNKNOWN_STATUS_RANK) for plan in plans),
+        "open_due_on": min(open_dues, default=None),
+    }
+
+
+def is_overdue(open_due_on: date | None, today: date) -> bool:
+    """Whether an outfall with this ``open_due_on`` has a plan unfinished past its deadline today."""
+    return open_due_on is not None and open_due_on < today
+
+
+def overdue_condition(today: date):
+    """SQL on ``Outfall``: some plan of it is unfinished past its (transition) deadline."""
+    return and_(Outfall.open_due_on.is_not(None), Outfall.open_due_on < today)
+
+
+def refresh_all(session: Session) -> None:
+    """Compute every outfall's summary again in four statements (after a bulk load of plans)."""
+    plan = RectificationPlan
+    due = func.coalesce(plan.transition_ends_on, plan.deadline)
+    rank = case(STATUS_RANKS, value=plan.status, else_=UNKNOWN_STATUS_RANK)
+    mine = plan.outfall_id == Outfall.id
+    session.execute(update(Outfall).values(
+        main_plan_id=select(func.min(plan.id)).where(mine).scalar_subquery(),
+        plans_due_on=select(func.min(due)).where(mine).scalar_subquery(),
+        plans_status_rank=select(func.min(rank)).where(mine).scalar_subquery(),
+        open_due_on=select(func.min(due)).where(mine, plan.status.notin_(DONE_STATUSES)).scalar_subquery(),
+    ).execution_options(synchronize_session=False))
+
+
+@event.listens_for(Session, "after_flush")
+def _note_touched_outfalls(session: Session, _context) -> None:
+    """Note the outfalls whose plans this flush added, changed or removed, and the new outfalls.
+
+    (``session.new``, ``dirty`` and ``deleted`` still hold what was flushed here.)
+    """
+    touched = session.info.setdefault(_TOUCHED, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, RectificationPlan):
+            history = inspect(obj).attrs.outfall_id.history
+            touched.update(i for i in (*history.added, *history.unchanged, *history.deleted) if i is not None)
+        elif isinstance(obj, Outfall) and obj in session.new:
+            touched.add(obj.id)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _summarise_touched_outfalls(session: Session, _context) -> None:
+    """Write the touched outfalls' summaries from their plans as the database now has them.
+
+    Setting the columns makes the outfalls dirty, so the flush runs once more to store them.
+    """
+    touched = session.info.pop(_TOUCHED, None)
+    if not touched:
+        return
+    ids = sorted(touched)
+    plans: dict[int, list] = {outfall_id: [] for outfall_id in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for row in session.execute(
+            select(RectificationPlan.id, RectificationPlan.outfall_id, RectificationPlan.status,
+                   RectificationPlan.deadline, RectificationPlan.transition_ends_on)
+            .where(RectificationPlan.outfall_id.in_(chunk))
+        ):
+            plans[row.outfall_id].append(_PlanRow(row.id, row.status, row.transition_ends_on or row.deadline))
+    for outfall_id in ids:
+        outfall = session.get(Outfall, outfall_id)
+        if outfall is None or outfall in session.deleted:
+            continue
+        for column, value in summarise(plans[outfall_id]).items():
+            if getattr(outfall, column) != value:
+                setattr(outfall, column, value)
+
+
+_TOUCHED = "portal.plan_summary_touched"
+
+
+class _PlanRow:
+    """A plan as the summary needs it: id, status and effective deadline."""
+
+    __slots__ = ("id", "status", "effective_deadline")
+
+    def __init__(self, plan_id, status, effective_deadline):
+        self.id, self.status, self.effective_deadline = plan_id, status, effective_deadline
