@@ -21,7 +21,8 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from cachelib import RedisCache, SimpleCache
-from flask import Response, current_app, g, request, session
+from flask import Response, current_app, g, request
+from flask.globals import request_ctx
 from flask_babel import get_locale
 
 from portal import calendar, data_version
@@ -50,8 +51,11 @@ def cached_page(*scopes: str, max_stale: int = 0):
                                       or time.time() - entry["stored_at"] < max_stale):
                 g.page_cache = "hit"
                 return _response(entry)
-            g.page_cache = (key, versions)
-            return view(*args, **kwargs)
+            response = current_app.make_response(view(*args, **kwargs))
+            # Judged here, before after-request functions run: Flask-Login's looks at every session.
+            if not _session_touched():
+                g.page_cache = (key, versions)
+            return response
         return wrapper
     return decorate
 
@@ -75,6 +79,16 @@ def _redis_cache(url: str, timeout: int) -> RedisCache:
 
     return RedisCache(redis.Redis.from_url(url, socket_timeout=0.5), key_prefix="portal:page:",
                       default_timeout=timeout)
+
+
+def _session_touched() -> bool:
+    """Whether the view read or wrote the session (a CSRF token, a flash, the signed-in user).
+
+    Asked of the request context's session itself: Flask 3.1 marks the session accessed whenever its
+    proxy is touched, so ``session.accessed`` would always answer yes. Unknown counts as touched.
+    """
+    state = getattr(request_ctx._get_current_object(), "_session", None)
+    return state is None or bool(state.accessed)
 
 
 def _anonymous_read() -> bool:
@@ -122,7 +136,7 @@ def _keep(response: Response) -> Response:
         return response
     key, versions = state
     if (response.status_code != 200 or response.is_streamed or response.direct_passthrough
-            or session.accessed or "Set-Cookie" in response.headers):
+            or "Set-Cookie" in response.headers):
         return response
     body = response.get_data()
     etag = hashlib.sha256(body).hexdigest()[:32]

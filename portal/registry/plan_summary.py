@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, case, event, func, select, update
+from sqlalchemy import and_, bindparam, case, event, func, select, update
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from portal.models import Outfall, RectificationPlan
 from portal.registry import vocabulary as vocab
@@ -81,30 +83,38 @@ def _note_touched_outfalls(session: Session, _context) -> None:
 def _summarise_touched_outfalls(session: Session, _context) -> None:
     """Write the touched outfalls' summaries from their plans as the database now has them.
 
-    Setting the columns makes the outfalls dirty, so the flush runs once more to store them.
+    Written by a plain UPDATE on the flush's connection, and into the loaded outfalls as their
+    committed state: a summary is derived, not an edit, so the outfall's ``updated_at`` (what /data
+    reports as the data's last change) stays as it was.
     """
     touched = session.info.pop(_TOUCHED, None)
     if not touched:
         return
     ids = sorted(touched)
     plans: dict[int, list] = {outfall_id: [] for outfall_id in ids}
+    connection = session.connection()
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        for row in session.execute(
+        for row in connection.execute(
             select(RectificationPlan.id, RectificationPlan.outfall_id, RectificationPlan.status,
                    RectificationPlan.deadline, RectificationPlan.transition_ends_on)
             .where(RectificationPlan.outfall_id.in_(chunk))
         ):
             plans[row.outfall_id].append(_PlanRow(row.id, row.status, row.transition_ends_on or row.deadline))
-    for outfall_id in ids:
-        outfall = session.get(Outfall, outfall_id)
-        if outfall is None or outfall in session.deleted:
-            continue
-        for column, value in summarise(plans[outfall_id]).items():
-            if getattr(outfall, column) != value:
-                setattr(outfall, column, value)
+    summaries = {outfall_id: summarise(plans[outfall_id]) for outfall_id in ids}
+    connection.execute(
+        update(Outfall.__table__).where(Outfall.__table__.c.id == bindparam("outfall_id"))
+        .values({column: bindparam(column) for column in _COLUMNS}),
+        [{"outfall_id": outfall_id, **summary} for outfall_id, summary in summaries.items()],
+    )
+    for outfall_id, summary in summaries.items():
+        outfall = session.identity_map.get(identity_key(Outfall, outfall_id))
+        if outfall is not None:
+            for column, value in summary.items():
+                set_committed_value(outfall, column, value)
 
 
+_COLUMNS = ("main_plan_id", "plans_due_on", "plans_status_rank", "open_due_on")
 _TOUCHED = "portal.plan_summary_touched"
 
 
