@@ -104,7 +104,9 @@ def _summarise_touched_outfalls(session: Session, _context) -> None:
     summaries = {outfall_id: summarise(plans[outfall_id]) for outfall_id in ids}
     connection.execute(
         update(Outfall.__table__).where(Outfall.__table__.c.id == bindparam("outfall_id"))
-        .values({column: bindparam(column) for column in _COLUMNS}),
+        # updated_at set to itself: the column's onupdate would otherwise stamp it with now.
+        .values({**{column: bindparam(column) for column in _COLUMNS},
+                 "updated_at": Outfall.__table__.c.updated_at}),
         [{"outfall_id": outfall_id, **summary} for outfall_id, summary in summaries.items()],
     )
     for outfall_id, summary in summaries.items():
