@@ -415,9 +415,17 @@ def rejudge_samples_command():
 
 def init_app(app):
     """Attach the registry's commands to the app's CLI (and so to `portal` and `flask`)."""
-    for command in (seed_demo_command, import_ledger_command, export_ledger_command, import_areas_command,
+    from portal.scale import seed_scale_command
+
+    for command in (seed_demo_command, seed_scale_command, import_ledger_command, export_ledger_command, import_areas_command,
                     import_waters_command, import_chiefs_command, send_notifications_command, import_roster_command, sweep_photos_command, import_samples_command,
                     import_holidays_command, create_user_command, escalate_command,
                     import_sections_command, import_photos_command, snapshot_progress_command,
                     rejudge_samples_command):
         app.cli.add_command(command)
+    from portal import backup_cli
+
+    backup_cli.init_app(app)  # `portal backup` and `portal restore`
+    from portal.serving import serve_command
+
+    app.cli.add_command(serve_command)
