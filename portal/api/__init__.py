@@ -40,4 +40,4 @@ def api_error(error: HTTPException):
     return response
 
 
-from portal.api import downloads, geo, monitoring, parties, reports, sections  # noqa: E402,F401  (registers the routes)
+from portal.api import downloads, geo, map, monitoring, parties, reports, sections  # noqa: E402,F401  (registers the routes)
