@@ -71,6 +71,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(citizen.bp)
     app.register_blueprint(vendor.bp)
+    from portal import health, static_assets
+
+    app.register_blueprint(health.bp)  # /healthz for the proxy and the process supervisor
+    static_assets.init_app(app)  # fingerprinted /static and /vendor URLs, compressed once, cached a year
     sessions.init_app(app)  # login_manager.init_app: staff sessions of the back office
     app.register_blueprint(admin.bp)
     cli.init_app(app)

@@ -423,3 +423,6 @@ def init_app(app):
                     import_sections_command, import_photos_command, snapshot_progress_command,
                     rejudge_samples_command):
         app.cli.add_command(command)
+    from portal.serving import serve_command
+
+    app.cli.add_command(serve_command)

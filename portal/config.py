@@ -5,6 +5,7 @@ variables → the ``test_config`` mapping given to ``create_app``.
 """
 from __future__ import annotations
 
+import os
 import re
 from email.utils import parseaddr
 from urllib.parse import urlsplit
@@ -102,6 +103,14 @@ class Defaults:
     PAGE_CACHE_SECONDS = 600
     PAGE_CACHE_ENTRIES = 2000
     PAGE_CACHE_REDIS_URL = ""
+    # `portal serve` (gunicorn, portal/serving.py): the address to listen on ("HOST:PORT", or
+    # "unix:/path/to.sock" behind nginx), worker processes (two per core: one can wait on the database
+    # while the other computes) and threads per worker (each answers a request, so a photo upload or a
+    # long download occupies one thread, not a whole worker). Every worker holds up to
+    # SERVE_THREADS database connections: keep workers × threads × servers below PostgreSQL's max_connections.
+    SERVE_BIND = "127.0.0.1:8000"
+    SERVE_WORKERS = 2 * (os.cpu_count() or 1)
+    SERVE_THREADS = 4
     # Flask-Compress: brotli for browsers that take it, else gzip; the text types the portal serves.
     COMPRESS_ALGORITHM = ["br", "gzip"]
     COMPRESS_MIMETYPES = ["text/html", "text/css", "text/plain", "text/csv", "text/xml", "text/javascript",
@@ -296,6 +305,8 @@ def finalise(config, instance_path: str) -> None:
 # Whole-number settings and their allowed ranges (booleans are not numbers here).
 INTEGER_RANGES = {
     "PAGE_CACHE_SECONDS": (0, 86400),
+    "SERVE_WORKERS": (1, 64),
+    "SERVE_THREADS": (1, 64),
     "PAGE_CACHE_ENTRIES": (1, 1_000_000),
     "LEDGER_MAX_BYTES": (1, 2**40),
     "LEDGER_MAX_ROWS": (1, 10_000_000),
@@ -325,7 +336,7 @@ NUMBER_RANGES = {
     "REPORT_DUPLICATE_METRES": (1, 100000),
 }
 # Text that must not be empty, and text that may be; a number from PORTAL_* (parsed as JSON) becomes text.
-REQUIRED_TEXTS = ("DISTRICT_NAME", "DISTRICT_NAME_EN", "REPORT_TELEPHONE", "DATA_LICENCE_NAME")
+REQUIRED_TEXTS = ("DISTRICT_NAME", "DISTRICT_NAME_EN", "REPORT_TELEPHONE", "DATA_LICENCE_NAME", "SERVE_BIND")
 OPTIONAL_TEXTS = ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD", "MAIL_FROM", "PHOTO_ROOT", "PAGE_CACHE_REDIS_URL")
 BOOLEANS = ("SMTP_STARTTLS", "SMTP_SSL")
 # The report form's own fields (about 20) come on top of its photos in one multipart request.
