@@ -423,6 +423,9 @@ def init_app(app):
                     import_sections_command, import_photos_command, snapshot_progress_command,
                     rejudge_samples_command):
         app.cli.add_command(command)
+    from portal import backup_cli
+
+    backup_cli.init_app(app)  # `portal backup` and `portal restore`
     from portal.serving import serve_command
 
     app.cli.add_command(serve_command)
