@@ -98,3 +98,10 @@ def test_a_changed_file_gets_a_new_address(app, tmp_path):
 def test_no_file_outside_the_folders_and_no_missing_file_is_served(client, path):
     with client.get(path) as response:
         assert response.status_code == 404
+
+
+def test_a_file_may_load_and_run_nothing_itself(client):
+    """An SVG opened on its own is a document: it gets a policy that allows nothing."""
+    with client.get("/static/favicon.svg") as response:
+        assert response.headers["Content-Security-Policy"] == "default-src 'none'"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
