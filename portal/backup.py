@@ -603,7 +603,9 @@ def _copy_file(source: Path, target: Path) -> dict:
     """Copy one file, hashing it on the way; its sha256 and size."""
     target.parent.mkdir(parents=True, exist_ok=True)
     digest, size = hashlib.sha256(), 0
-    with open(source, "rb") as reader, open(target, "wb") as writer:
+    # 0640 as the photo storage writes its own files: photos of residents are not for every local user.
+    with open(source, "rb") as reader, os.fdopen(
+            os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640), "wb") as writer:
         while chunk := reader.read(CHUNK):
             digest.update(chunk)
             writer.write(chunk)
