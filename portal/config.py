@@ -294,6 +294,7 @@ def finalise(config, instance_path: str) -> None:
     problems += _sms_problems(config)
     problems += _reply_problems(config)
     problems += _trusted_host_problems(config)
+    problems += _photo_root_problems(config)
     if not isinstance(config.get("SESSION_COOKIE_SECURE"), bool):
         problems.append("SESSION_COOKIE_SECURE 应为 True 或 False（must be a boolean; True behind HTTPS）："
                         f"{config.get('SESSION_COOKIE_SECURE')!r}。")
@@ -448,6 +449,28 @@ def _trusted_host_problems(config) -> list[str]:
         return [f"TRUSTED_HOSTS 应为主机名的列表，如 [\"hz.example.gov.cn\", \".example.gov.cn\"]"
                 f"（must be a list of host names）：{hosts!r}。"]
     config["TRUSTED_HOSTS"] = list(hosts)
+    return []
+
+
+def _photo_root_problems(config) -> list[str]:
+    """A configured PHOTO_ROOT (the folder every server shares) must be an absolute path to a folder
+    this process can write: found at start-up, not at a citizen's first photo. Empty means
+    <instance>/photos, made when first needed."""
+    import tempfile
+
+    root = config.get("PHOTO_ROOT")
+    if not isinstance(root, str) or not root.strip():
+        return []
+    if not os.path.isabs(root):
+        return [f"PHOTO_ROOT 应为绝对路径（must be an absolute path, the same on every server）：{root!r}。"]
+    if not os.path.isdir(root):
+        return [f"PHOTO_ROOT 不存在或不是文件夹（does not exist or is not a folder）：{root!r}；"
+                "请先创建该文件夹（多台服务器时为共享存储的挂载点）。"]
+    try:  # a real write: a read-only or unmounted share is found now, whatever permission bits say
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        return [f"PHOTO_ROOT 不可写（is not writable）：{root!r}（{error.strerror or error}）。"]
     return []
 
 

@@ -24,8 +24,14 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = CatalogueBabel()
-# Limits apply only where a view asks for one (report submission); storage from RATELIMIT_STORAGE_URI.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Limits apply only where a view asks for one (report submission); storage from RATELIMIT_STORAGE_URI
+# (Redis when several processes or servers serve: one budget per address across all of them).
+# When that storage cannot be reached, a citizen is never turned away with a 500: each process counts
+# the same limits in its own memory until the storage answers again (checked with a growing pause),
+# and any other storage error lets the request through, logged. A dead Redis is found within a second
+# (RATELIMIT_STORAGE_OPTIONS overrides these timeouts).
+limiter = Limiter(key_func=get_remote_address, default_limits=[], in_memory_fallback_enabled=True,
+                  swallow_errors=True, storage_options={"socket_connect_timeout": 1, "socket_timeout": 1})
 # gzip and brotli for every text response (HTML, JSON, GeoJSON, CSV, JS, CSS); settings COMPRESS_*.
 compress = Compress()
 # Staff sessions (portal.admin); the citizen side has no accounts.

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import access, audit, calendar, departments, photo_redaction, workflow
 from portal.extensions import db
@@ -347,7 +348,9 @@ def view_contact(actor: Account, report: Report, reason: str) -> dict:
 
 def escalate_overdue(now: datetime | None = None) -> list[Report]:
     """Escalate every open report past its deadline that has not been escalated: town → the district's
-    river chief and the bureau. Idempotent: a report escalates once (``escalation_level``)."""
+    river chief and the bureau. A report escalates once (``escalation_level``), even when the command
+    runs on two machines at the same moment: each report is taken by a conditional UPDATE
+    (``_take_for_escalation``) before anything is recorded or queued for it."""
     now = now or utcnow()
     today = calendar.local_date(now)
     overdue = db.session.scalars(db.select(Report).where(
@@ -355,12 +358,34 @@ def escalate_overdue(now: datetime | None = None) -> list[Report]:
         db.or_(db.and_(Report.status == "submitted", Report.accept_due < today),
                db.and_(Report.status != "submitted", Report.finish_due < today)))
         .order_by(Report.id).with_for_update(skip_locked=True)).all()
+    escalated = []
     for report in overdue:
+        if not _take_for_escalation(report, now):
+            continue
         which = "accept" if report.status == "submitted" else "answer"
         due = report.accept_due if which == "accept" else report.finish_due
-        report.escalation_level, report.escalated_at = 1, now
         entry = record_status(report, None, now=now, author="system", kind="escalated", say=f"escalated_{which}",
                               due=due.isoformat())
         audit.record(audit.SYSTEM_ACTOR, "report_escalated", report, detail={"due": due.isoformat(), "which": which})
         messages.escalation(report, timeline.text_of(entry))
-    return overdue
+        escalated.append(report)
+    return escalated
+
+
+def _take_for_escalation(report: Report, now: datetime) -> bool:
+    """Raise the report to escalation level 1 if it is still at 0 in the database; whether this run did.
+
+    The list above may be stale: on SQLite its read takes no lock, so a second run that read before
+    the first committed sees the same reports. This UPDATE is the arbiter — SQLite runs one writer at
+    a time and PostgreSQL re-reads a row another transaction changed — so the second run matches no row
+    and records, audits and tells nothing. (On PostgreSQL the rows are also locked SKIP LOCKED above,
+    so the runs split the reports instead of queueing behind each other.)
+    """
+    taken = db.session.execute(
+        db.update(Report).where(Report.id == report.id, Report.escalation_level == 0)
+        .values(escalation_level=1, escalated_at=now).execution_options(synchronize_session=False)).rowcount
+    if taken:
+        # The row already holds these values: tell the session so, rather than writing them again.
+        set_committed_value(report, "escalation_level", 1)
+        set_committed_value(report, "escalated_at", now)
+    return bool(taken)

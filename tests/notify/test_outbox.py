@@ -260,7 +260,7 @@ def test_one_failure_does_not_lose_another_messages_result(app, webhook):
 
 def test_a_message_another_worker_holds_is_skipped(app, webhook):
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks are PostgreSQL's; on SQLite a single worker runs")
+        pytest.skip("row locks are PostgreSQL's; on SQLite the claim alone keeps workers apart (test_several_workers)")
     held = enqueue_webhook(webhook.url, {"n": 1})
     free = enqueue_webhook(webhook.url, {"n": 2})
     db.session.commit()
