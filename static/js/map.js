@@ -1,15 +1,17 @@
-/* The public map: outfalls from /api/v1/outfalls.geojson, clustered and coloured by rectification
- * status, over town boundaries and rivers from the portal's own data (so no basemap is needed).
+/* The public map: outfalls from /api/v1/map for the visible box — clusters coloured by their
+ * rectification statuses, single outfalls at street zoom — over town boundaries and rivers from the
+ * portal's own data (so no basemap is needed). The map asks again as it is panned and zoomed.
  *
  * Plain ES2017 without modules, for phones and WeChat's browser. Everything configurable comes from
- * data- attributes of #map; every text comes from the page's #map-strings, translated by the server.
- * The filter form stays a plain GET form: here it re-fetches the GeoJSON with the same parameters
- * and keeps the address bar in step (history.replaceState), so the page can be shared as it is.
+ * data- attributes of #map; every text comes from the page's #map-strings, translated by the server
+ * (the map data hold codes only). The filter form stays a plain GET form: here it asks for the map
+ * data with the same parameters and keeps the address bar in step (history.replaceState), so the
+ * page can be shared as it is.
  *
  * Hooks for tests: #map[data-state] is "loading", "ready" or "error"; #map[data-outfall-count] is
- * the number of outfalls drawn; popups link to the outfall page with a.map-popup-link. The optional
- * layer of published citizen reports (#map-reports-checkbox) sets #map[data-report-count] once loaded;
- * its popups link to the report's tracking page with a.map-report-link.
+ * the number of outfalls in the latest answer (clustered or not); popups link to the outfall page
+ * with a.map-popup-link. The optional layer of published citizen reports (#map-reports-checkbox)
+ * sets #map[data-report-count] once loaded; its popups link to the report's page with a.map-report-link.
  */
 (function () {
   'use strict';
@@ -51,8 +53,9 @@
     return t('date', {y: parts[0], m: Number(parts[1]), d: Number(parts[2]), mm: parts[1], dd: parts[2]});
   }
 
-  function fetchJson(url) {
-    return fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/geo+json, application/json'}})
+  function fetchJson(url, signal) {
+    return fetch(url, {credentials: 'same-origin', signal: signal,
+                       headers: {Accept: 'application/geo+json, application/json'}})
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
           if (!response.ok) {
@@ -131,26 +134,39 @@
     }).addTo(map);
   }).catch(function () { /* rivers are a help, not a requirement */ });
 
-  // ── Outfalls ──────────────────────────────────────────────────────────────────────────────────
+  // ── Outfalls: what the visible box holds, from /api/v1/map, asked again as the map moves ─────────
+  // Below street zoom the server answers clusters (one per grid cell: a count, its statuses, overdue)
+  // and single outfalls only where a cell holds one; at street zoom, single outfalls. Either way at
+  // most 2,000 features, however large the registry: the page never downloads the whole of it.
   var icons = {};
   var markersByCode = {};
-  var features = [];
-  var requestNumber = 0;
+  var singles = [];          // the single outfalls of the latest answer
+  var pendingPopup = null;   // an outfall to open once the map has moved to it ("show on map")
+  var outfallsLayer = {points: L.layerGroup().addTo(map), clusters: L.layerGroup().addTo(map), singles: {}};
+  var controllers = {};      // the request in flight per layer, aborted when the map moves again
+  // The status colours of static/css/map.css, for the ring of a cluster (drawn, so not in CSS).
+  var STATUS_COLOURS = {not_started: '#b3261e', in_progress: '#f2c14e', completed: '#1e6b34',
+                        closed: '#0a5391', none: '#ffffff'};
+  var MAX_ZOOM = 18;
 
   function statusKey(status) {
     return status && STATUS_CLASS.test(status) ? status : 'none';
   }
 
   function statusLabel(props) {
-    return props.status ? (props.status_label || props.status) : strings.status_labels.none;
+    return props.status ? (strings.status_labels[props.status] || props.status) : strings.status_labels.none;
   }
 
-  /** One shared icon per type, status and overdue flag: 100,000 markers need only a few. */
+  function typeLabel(props) {
+    return strings.type_labels[props.type] || props.type || '';
+  }
+
+  /** One shared icon per type, status and overdue flag. */
   function outfallIcon(props) {
     var status = statusKey(props.status);
-    var key = props.outfall_type + '|' + status + '|' + (props.overdue ? 1 : 0);
+    var key = props.type + '|' + status + '|' + (props.overdue ? 1 : 0);
     if (!icons[key]) {
-      var mark = strings.type_marks[props.outfall_type] || (props.type_label || '?').charAt(0);
+      var mark = strings.type_marks[props.type] || typeLabel(props).charAt(0) || '?';
       var body = element('span', 'mk-body', mark);
       var holder = element('div');
       body.setAttribute('aria-hidden', 'true');  // the marker's title names it in full
@@ -163,10 +179,7 @@
       // The icon's HTML is serialised from nodes built with textContent: any text in it is escaped.
       icons[key] = L.divIcon({
         className: 'mk mk-status-' + status + (props.overdue ? ' mk-overdue' : ''),
-        html: holder.innerHTML,
-        iconSize: [28, 28],
-        iconAnchor: [14, 14],
-        popupAnchor: [0, -14]
+        html: holder.innerHTML, iconSize: [28, 28], iconAnchor: [14, 14], popupAnchor: [0, -14]
       });
     }
     return icons[key];
@@ -193,7 +206,7 @@
       facts.appendChild(dd);
     }
     fact(t('code'), props.code);
-    fact(t('type'), props.type_label);
+    fact(t('type'), typeLabel(props));
     fact(t('town'), props.town);
     fact(t('water_body'), props.water_body);
     var status = element('span', null, statusLabel(props));
@@ -216,114 +229,149 @@
     return box;
   }
 
-  function clusterIcon(cluster) {
-    var children = cluster.getAllChildMarkers();
-    var overdue = 0;
-    for (var i = 0; i < children.length; i++) {
-      if (children[i].options.overdue) overdue++;
-    }
-    var count = children.length;
-    var size = count < 10 ? 32 : count < 100 ? 38 : count < 1000 ? 44 : 50;
+  function outfallMarker(feature) {
+    var props = feature.properties;
+    var c = feature.geometry.coordinates;
+    var title = markerTitle(props);
+    var marker = L.marker([c[1], c[0]], {icon: outfallIcon(props), title: title, alt: title, keyboard: true,
+                                         riseOnHover: true});
+    marker.bindPopup(function () { return popupContent(props); }, {maxWidth: 300, minWidth: 200});
+    return marker;
+  }
+
+  /** A cluster: its count in a circle, ringed by its statuses' shares (or one colour), "!" if overdue. */
+  function clusterMarker(feature, name, colours) {
+    var props = feature.properties;
+    var c = feature.geometry.coordinates;
+    var size = props.count < 10 ? 32 : props.count < 100 ? 38 : props.count < 1000 ? 44 : 50;
     var holder = element('div');
-    var number = element('span', 'mk-count', String(count));
+    var number = element('span', 'mk-count', String(props.count));
     number.setAttribute('aria-hidden', 'true');
+    var stops = [];
+    var done = 0;
+    Object.keys(colours).forEach(function (key) {
+      var share = (props.by_status[key] || 0) / props.count * 100;
+      if (share > 0) stops.push(colours[key] + ' ' + done + '% ' + (done += share) + '%');
+    });
+    // Set through the CSSOM, which the Content-Security-Policy allows (a style attribute it would not).
+    if (stops.length) {
+      number.style.background = 'radial-gradient(#0b3d5c 0 58%, transparent 60%), conic-gradient(' +
+                                stops.join(',') + ')';
+    }
     holder.appendChild(number);
-    if (overdue) {
+    if (props.overdue) {
       var flag = element('span', 'mk-flag', '!');
       flag.setAttribute('aria-hidden', 'true');
       holder.appendChild(flag);
     }
     // Clusters are focusable buttons too (Enter zooms in): give them a name a screen reader reads.
-    var name = overdue ? t('cluster_overdue', {n: count, overdue: overdue}) : t('cluster', {n: count});
     holder.appendChild(element('span', 'visually-hidden', name));
-    return L.divIcon({html: holder.innerHTML, className: 'mk-cluster', iconSize: [size, size]});
-  }
-
-  var idle = Promise.resolve();  // settles when the cluster group has added the last markers given
-  var finishAdding = null;
-  var clusters = L.markerClusterGroup({
-    chunkedLoading: true,
-    showCoverageOnHover: false,
-    maxClusterRadius: 50,
-    spiderfyOnMaxZoom: true,
-    iconCreateFunction: clusterIcon,
-    chunkProgress: function (done, total) {
-      if (done === total && finishAdding) {
-        var finished = finishAdding;
-        finishAdding = null;
-        finished();
-      }
-    }
-  }).addTo(map);
-
-  function makeMarker(feature) {
-    var props = feature.properties;
-    var coordinates = feature.geometry.coordinates;
-    var title = markerTitle(props);
-    var marker = L.marker([coordinates[1], coordinates[0]], {
-      icon: outfallIcon(props), title: title, alt: title, keyboard: true, riseOnHover: true,
-      overdue: Boolean(props.overdue)
+    var marker = L.marker([c[1], c[0]], {
+      icon: L.divIcon({html: holder, className: 'mk-cluster', iconSize: [size, size]}),
+      title: name, alt: name, keyboard: true
     });
-    marker.feature = feature;
-    marker.bindPopup(function () { return popupContent(props); }, {maxWidth: 300, minWidth: 200});
-    markersByCode[props.code] = marker;
+    marker.on('click', function () {
+      var b = props.bounds;
+      var bounds = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+      if (bounds.getNorth() - bounds.getSouth() < 1e-6 && bounds.getEast() - bounds.getWest() < 1e-6) {
+        map.setView(bounds.getCenter(), Math.min(MAX_ZOOM, map.getZoom() + 3));  // all in one spot
+      } else {
+        map.fitBounds(bounds, {padding: [24, 24], maxZoom: MAX_ZOOM});
+      }
+    });
     return marker;
   }
 
-  function loadOutfalls(query) {
-    var number = ++requestNumber;
+  function outfallClusterName(props) {
+    return props.overdue ? t('cluster_overdue', {n: props.count, overdue: props.overdue})
+                         : t('cluster', {n: props.count});
+  }
+
+  /** Draw an answer: clusters anew; single markers kept while unchanged, so that an open popup stays
+   *  open when the map moves (a popup's own auto-pan moves it) and its outfall is still in view. */
+  function redraw(layer, features, single, cluster) {
+    var kept = {};
+    layer.clusters.clearLayers();
+    features.forEach(function (feature) {
+      var props = feature.properties;
+      if (props.kind === 'cluster') {
+        layer.clusters.addLayer(cluster(feature));
+        return;
+      }
+      var key = JSON.stringify(feature);
+      var marker = layer.singles[props.code];
+      if (!marker || marker.key !== key) {
+        if (marker) layer.points.removeLayer(marker);
+        marker = single(feature);
+        marker.key = key;
+        layer.points.addLayer(marker);
+      }
+      kept[props.code] = marker;
+    });
+    Object.keys(layer.singles).forEach(function (code) {
+      if (!kept[code]) layer.points.removeLayer(layer.singles[code]);
+    });
+    layer.singles = kept;
+    return kept;
+  }
+
+  /** The visible box and zoom as /api/v1/map reads them, with the filter's parameters. */
+  function viewParams(params) {
+    var b = map.getBounds();
+    var west = Math.max(-180, b.getWest()), east = Math.min(180, b.getEast());
+    if (!(west < east)) { west = -180; east = 180; }
+    params.set('bbox', [west, Math.max(-90, b.getSouth()), east, Math.min(90, b.getNorth())]
+      .map(function (v) { return v.toFixed(5); }).join(','));
+    params.set('zoom', String(Math.max(0, Math.min(19, Math.round(map.getZoom())))));
+    return params;
+  }
+
+  /** Fetch a layer's answer for the current view, aborting that layer's previous request. */
+  function fetchView(layer, params) {
+    if (controllers[layer]) controllers[layer].abort();
+    var controller = window.AbortController ? new AbortController() : null;
+    controllers[layer] = controller;
+    params.set('layer', layer);
+    return fetchJson(data.mapUrl + '?' + viewParams(params).toString(), controller && controller.signal);
+  }
+
+  function loadOutfalls() {
     mapElement.setAttribute('data-state', 'loading');
     statusLine.textContent = t('loading');
-    var url = data.outfallsUrl + (query ? '?' + query : '');
-    return fetchJson(url).then(function (collection) {
-      // A chunked addLayers goes on after clearLayers: let it finish before the markers change.
-      return idle.then(function () { return collection; });
-    }).then(function (collection) {
-      if (number !== requestNumber) return;  // a newer request has been made meanwhile
-      features = collection.features || [];
-      clusters.clearLayers();
-      markersByCode = {};
-      var markers = features.map(makeMarker);
-      updateCounts(features);
-      statusLine.textContent = features.length ? t('loaded', {n: features.length}) : t('none_found');
-      idle = new Promise(function (resolve) { finishAdding = resolve; });
-      clusters.addLayers(markers);  // resolves ``idle`` once the last chunk is on the map
-      idle.then(function () {
-        window.setTimeout(function () {
-          if (number !== requestNumber) return;
-          mapElement.setAttribute('data-outfall-count', String(markers.length));
-          mapElement.setAttribute('data-state', 'ready');
-        }, 0);
+    fetchView('outfalls', currentParams()).then(function (answer) {
+      var features = answer.features || [];
+      singles = features.filter(function (feature) { return feature.properties.kind === 'outfall'; });
+      markersByCode = redraw(outfallsLayer, features, outfallMarker, function (feature) {
+        return clusterMarker(feature, outfallClusterName(feature.properties), STATUS_COLOURS);
       });
-      townsRequest.then(function (towns) {
-        fitOnce(towns ? towns.getBounds() : null);
-        if (markers.length) fitOnce(L.latLngBounds(markers.map(function (m) { return m.getLatLng(); })));
-      });
-      if (here) listNearest();
+      updateCounts(answer);
+      statusLine.textContent = answer.total ? t('loaded', {n: answer.total}) : t('none_found');
+      mapElement.setAttribute('data-outfall-count', String(answer.total));
+      mapElement.setAttribute('data-state', 'ready');
+      var marker = pendingPopup && markersByCode[pendingPopup];
+      if (marker) {
+        pendingPopup = null;
+        var icon = marker.getElement();
+        if (icon) icon.focus();  // so that the popup takes the focus, and Escape gives it back here
+        marker.openPopup();
+      }
     }).catch(function (error) {
-      if (number !== requestNumber) return;
+      if (error && error.name === 'AbortError') return;  // the map moved on: a newer request runs
       statusLine.textContent = t('load_error') + (error && error.message ? ' ' + error.message : '');
       mapElement.setAttribute('data-state', 'error');
     });
   }
 
   // ── Counts beside the legend, for what the map now shows ──────────────────────────────────────
-  function updateCounts(shown) {
-    var counts = {none: 0, overdue: 0};
-    Object.keys(strings.status_labels).forEach(function (code) { counts[code] = 0; });
-    shown.forEach(function (feature) {
-      var props = feature.properties;
-      var key = props.status && counts[props.status] !== undefined ? props.status : 'none';
-      counts[key]++;
-      if (props.overdue) counts.overdue++;
-    });
+  function updateCounts(answer) {
+    var counts = answer.by_status || {};
     var query = currentParams();
     var rows = document.querySelectorAll('#map-summary-table tbody tr[data-status]');
     Array.prototype.forEach.call(rows, function (row) {
       var key = row.getAttribute('data-status');
       var count = row.querySelector('.count');
       if (!count) return;
-      count.textContent = String(counts[key] || 0);
+      count.textContent = String((key === 'overdue' ? answer.overdue : counts[key]) || 0);
       if (count.tagName === 'A') {
         var params = new URLSearchParams(query.toString());
         if (key === 'overdue') params.set('overdue', '1'); else params.set('status', key);
@@ -337,7 +385,7 @@
     var params = new URLSearchParams();
     if (!form) return params;
     new FormData(form).forEach(function (value, name) {
-      if (value !== '') params.append(name, value);
+      if (value !== '' && name !== 'bbox' && name !== 'lang') params.append(name, value);
     });
     return params;
   }
@@ -349,7 +397,7 @@
     if (listLink) listLink.href = listLink.getAttribute('data-base') + (query ? '?' + query : '');
     // Counted for the previous filter by the server; the table above now counts what the map shows.
     if (unlocatedNote) unlocatedNote.hidden = true;
-    loadOutfalls(query);
+    loadOutfalls();
   }
 
   if (form) {
@@ -360,6 +408,20 @@
     });
   }
 
+  var moveTimer = null;
+  map.on('movestart', function () {
+    // What is on its way was asked for the old view: drop it, and say the map is not ready yet.
+    if (controllers.outfalls) controllers.outfalls.abort();
+    mapElement.setAttribute('data-state', 'loading');
+  });
+  map.on('moveend', function () {
+    window.clearTimeout(moveTimer);
+    moveTimer = window.setTimeout(function () {
+      loadOutfalls();
+      if (reportsShown) loadReports();
+    }, 150);  // a pan or a pinch ends in several moveends: ask once
+  });
+
   // ── Outfalls near me: the browser's position, straight-line distances, nearest first ──────────
   var here = null;
   var hereLayer = null;
@@ -368,6 +430,7 @@
   var nearStatus = document.getElementById('near-me-status');
   var nearList = document.getElementById('near-me-list');
   var NEAREST = 10;
+  var NEAR_BOXES = [0.02, 0.1, 0.5, 2];  // half-heights in degrees, tried in turn until 10 are found
   var HERE_COLOUR = '#5b2a86';  // purple: no status colour
 
   /** Great-circle distance in metres between two WGS84 points (haversine). */
@@ -386,23 +449,39 @@
     return t('distance_km', {d: km < 100 ? km.toFixed(1) : String(Math.round(km))});
   }
 
-  function showOnMap(code) {
-    var marker = markersByCode[code];
-    if (!marker) return;
-    clusters.zoomToShowLayer(marker, function () {
-      var icon = marker.getElement();
-      if (icon) icon.focus();  // so that the popup takes the focus, and Escape gives it back here
-      marker.openPopup();
+  function showOnMap(feature) {
+    var c = feature.geometry.coordinates;
+    pendingPopup = feature.properties.code;  // opened when the outfalls of the new view are drawn
+    map.setView([c[1], c[0]], Math.max(map.getZoom(), 16), {animate: false});
+  }
+
+  /** Single outfalls around ``here``, from boxes growing until ten are found (or outfalls are dense). */
+  function outfallsAround(step, found) {
+    var half = NEAR_BOXES[step];
+    var wide = half / Math.max(0.1, Math.cos(here[0] * Math.PI / 180));
+    var params = currentParams();
+    params.set('layer', 'outfalls');
+    params.set('zoom', '19');
+    params.set('bbox', [Math.max(-180, here[1] - wide), Math.max(-90, here[0] - half),
+                        Math.min(180, here[1] + wide), Math.min(90, here[0] + half)]
+      .map(function (v) { return v.toFixed(5); }).join(','));
+    return fetchJson(data.mapUrl + '?' + params.toString()).then(function (answer) {
+      var features = answer.features || [];
+      var outfalls = features.filter(function (f) { return f.properties.kind === 'outfall'; });
+      var dense = outfalls.length < features.length;  // too many for single outfalls: the last box will do
+      if (dense && found) return found;
+      if (outfalls.length >= NEAREST || dense || step === NEAR_BOXES.length - 1) return outfalls;
+      return outfallsAround(step + 1, outfalls);
     });
   }
 
-  function listNearest() {
+  function listNearest(candidates) {
     nearList.textContent = '';
-    if (!features.length) {
+    if (!candidates.length) {
       nearStatus.textContent = t('near_none');
       return;
     }
-    var ranked = features.map(function (feature) {
+    var ranked = candidates.map(function (feature) {
       var c = feature.geometry.coordinates;
       return {feature: feature, metres: distance(here[0], here[1], c[1], c[0])};
     }).sort(function (a, b) { return a.metres - b.metres; }).slice(0, NEAREST);
@@ -419,7 +498,7 @@
       li.appendChild(document.createTextNode(' · ' + state + ' '));
       var button = element('button', 'link-button', t('show_on_map'));
       button.type = 'button';
-      button.addEventListener('click', function () { showOnMap(props.code); });
+      button.addEventListener('click', function () { showOnMap(item.feature); });
       li.appendChild(button);
       nearList.appendChild(li);
     });
@@ -438,9 +517,7 @@
           L.circleMarker(here, {radius: 7, color: HERE_COLOUR, weight: 3, fillOpacity: 0.9})
             .bindTooltip(window.PortalMaps.labelElement(t('you_are_here')))
         ]).addTo(map);
-        listNearest();
-        // Without animation: markers re-clustered at the end of a zoom animation would close a popup
-        // that "show on map" opened meanwhile.
+        outfallsAround(0, null).then(listNearest).catch(function () { nearStatus.textContent = t('near_failed'); });
         map.setView(here, Math.max(map.getZoom(), 12), {animate: false});
       }, function (error) {
         nearStatus.textContent = error && error.code === 1 ? t('near_denied') : t('near_failed');
@@ -478,18 +555,21 @@
     if ((event.key === 'Escape' || event.key === 'Esc') && popupIsOpen) map.closePopup();
   });
 
-  // ── Published citizen reports: an optional layer of square markers, fetched when first shown ─────
+
+  // ── Published citizen reports: an optional layer of square markers and purple clusters, asked for
+  //    the visible box like the outfalls while it is switched on ─────────────────────────────────────
   var reportsToggle = document.getElementById('map-reports-toggle');
   var reportsStatus = document.getElementById('map-reports-status');
-  var reportsLayer = null;
-  var reportsRequest = null;
+  var reportsLayer = {points: L.layerGroup(), clusters: L.layerGroup(), singles: {}};
+  var reportsShown = false;
   var reportIcon = null;
+  var REPORT_COLOURS = {all: '#6a1b9a'};
 
   function reportPopup(props) {
     var box = element('div', 'map-popup');
-    box.appendChild(element('h3', null, props.category_label));
+    box.appendChild(element('h3', null, strings.report_categories[props.category] || props.category));
     var facts = element('dl');
-    [[t('report_code'), props.code], [t('report_status'), props.status_label],
+    [[t('report_code'), props.code], [t('report_status'), strings.report_statuses[props.status] || props.status],
      [t('report_town'), props.town || t('report_district')], [t('report_submitted'), formatDate(props.submitted_on)],
      [t('report_me_too'), t('report_people', {n: props.me_too_count || 0})]].forEach(function (pair) {
       facts.appendChild(element('dt', null, pair[0]));
@@ -504,7 +584,7 @@
 
   function reportMarker(feature) {
     var props = feature.properties;
-    var coordinates = feature.geometry.coordinates;
+    var c = feature.geometry.coordinates;
     if (!reportIcon) {
       var holder = element('div');
       var body = element('span', 'mk-body', t('report_mark'));
@@ -513,8 +593,9 @@
       reportIcon = L.divIcon({className: 'mk mk-report', html: holder.innerHTML, iconSize: [24, 24],
                               iconAnchor: [12, 12], popupAnchor: [0, -12]});
     }
-    var title = t('report_title', {code: props.code, category: props.category_label, status: props.status_label});
-    var marker = L.marker([coordinates[1], coordinates[0]], {
+    var title = t('report_title', {code: props.code, category: strings.report_categories[props.category] || props.category,
+                                   status: strings.report_statuses[props.status] || props.status});
+    var marker = L.marker([c[1], c[0]], {
       icon: reportIcon, title: title, alt: title, keyboard: true, riseOnHover: true, zIndexOffset: 500
     });
     marker.bindPopup(function () { return reportPopup(props); }, {maxWidth: 300, minWidth: 200});
@@ -522,24 +603,23 @@
   }
 
   function loadReports() {
-    if (!reportsRequest) {
-      reportsStatus.textContent = t('reports_loading');
-      reportsRequest = fetchJson(data.reportsUrl).then(function (collection) {
-        var shown = collection.features || [];
-        reportsLayer = L.layerGroup(shown.map(reportMarker));
-        mapElement.setAttribute('data-report-count', String(shown.length));
-        reportsStatus.textContent = shown.length ? t('reports_loaded', {n: shown.length}) : t('reports_none');
-        return reportsLayer;
-      }).catch(function (error) {
-        reportsRequest = null;  // switching the layer on again tries again
-        reportsStatus.textContent = t('reports_error');
-        throw error;
+    reportsStatus.textContent = t('reports_loading');
+    var params = new URLSearchParams();
+    fetchView('reports', params).then(function (answer) {
+      redraw(reportsLayer, answer.features || [], reportMarker, function (feature) {
+        var props = feature.properties;
+        props.by_status = {all: props.count};  // one colour: the ring tells reports from outfalls
+        return clusterMarker(feature, t('reports_cluster', {n: props.count}), REPORT_COLOURS);
       });
-    }
-    return reportsRequest;
+      mapElement.setAttribute('data-report-count', String(answer.total));
+      reportsStatus.textContent = answer.total ? t('reports_loaded', {n: answer.total}) : t('reports_none');
+    }).catch(function (error) {
+      if (error && error.name === 'AbortError') return;
+      reportsStatus.textContent = t('reports_error');
+    });
   }
 
-  if (reportsToggle && reportsStatus && data.reportsUrl) {
+  if (reportsToggle && reportsStatus && data.mapUrl) {
     var reportsBox = element('input');
     reportsBox.type = 'checkbox';
     reportsBox.id = 'map-reports-checkbox';
@@ -549,12 +629,15 @@
     reportsToggle.appendChild(reportsLabel);
     reportsToggle.hidden = false;
     reportsBox.addEventListener('change', function () {
-      if (reportsBox.checked) {
-        loadReports().then(function (layer) {
-          if (reportsBox.checked) layer.addTo(map);
-        }).catch(function () { reportsBox.checked = false; });
-      } else if (reportsLayer) {
-        map.removeLayer(reportsLayer);
+      reportsShown = reportsBox.checked;
+      if (reportsShown) {
+        reportsLayer.points.addTo(map);
+        reportsLayer.clusters.addTo(map);
+        loadReports();
+      } else {
+        if (controllers.reports) controllers.reports.abort();
+        map.removeLayer(reportsLayer.points);
+        map.removeLayer(reportsLayer.clusters);
         reportsStatus.textContent = '';
       }
     });
@@ -623,11 +706,14 @@
   }
 
   // For the browser tests and for anyone debugging in a console.
-  window.portalMap = {map: map, clusters: clusters, markers: function () { return markersByCode; },
-                      reports: function () { return reportsLayer; },
+  window.portalMap = {map: map, markers: function () { return markersByCode; },
+                      singles: function () { return singles; }, reports: function () { return reportsLayer.points; },
                       sections: function () { return sectionsLayer; }};
 
   // The form holds the filter as the server read it (values it could not read are dropped), so the
-  // map shows what the page's counts count.
-  loadOutfalls(currentParams().toString());
+  // map shows what the page's counts count. The first view is the towns' (or the shared link's box).
+  townsRequest.then(function (towns) {
+    fitOnce(towns ? towns.getBounds() : null);
+    loadOutfalls();
+  });
 })();

@@ -30,24 +30,24 @@ def test_map_clusters_filters_to_a_town_and_opens_an_outfall_from_a_popup(page):
     in_town = wait_for_map(page)
     assert 0 < in_town < total
 
-    # Zoom, without animation, onto one outfall still on the filtered map, wait until it stands on
-    # its own (not inside a cluster), then click it as a resident would.
+    # A cluster zooms in when chosen; at street zoom the server sends single outfalls, which are
+    # clicked as a resident would.
+    page.locator(".leaflet-marker-icon.mk-cluster").first.click()
     still = """() => { const map = window.portalMap.map;
         return !document.querySelector('.leaflet-zoom-anim') && !(map._panAnim && map._panAnim._inProgress); }"""
+    page.wait_for_function("() => window.portalMap.map.getZoom() > 9")
     page.wait_for_function(still)
-    code = page.evaluate("""() => {
-        const {map, clusters, markers} = window.portalMap;
-        const [code, marker] = Object.entries(markers()).find(([, m]) => clusters.hasLayer(m));
-        const zoom = Number.isFinite(map.getMaxZoom()) ? map.getMaxZoom() : 18;
-        map.setView(marker.getLatLng(), zoom, {animate: false});
-        return code;
+    wait_for_map(page)
+    page.evaluate("""() => {
+        const map = window.portalMap.map;
+        const outfall = window.portalMap.singles()[0] || null;
+        const centre = outfall ? [outfall.geometry.coordinates[1], outfall.geometry.coordinates[0]] : map.getCenter();
+        map.setView(centre, 16, {animate: false});
     }""")
-    page.wait_for_function("""(code) => {
-        const {clusters, markers} = window.portalMap;
-        const marker = markers()[code];
-        return clusters.getVisibleParent(marker) === marker && marker.getElement();
-    }""", arg=code)
-    page.wait_for_function(still)
+    page.wait_for_function("() => document.querySelector('#map').dataset.state === 'ready' && "
+                           "window.portalMap.map.getZoom() === 16 && window.portalMap.singles().length > 0 && "
+                           "window.portalMap.singles().every((f) => f.properties.kind === 'outfall')")
+    code = page.evaluate("() => window.portalMap.singles()[0].properties.code")
     page.locator(f'.leaflet-marker-icon.mk:not(.mk-section)[title*="{code}"]').click()
     link = page.locator(".leaflet-popup a.map-popup-link")
     expect(link).to_be_visible()

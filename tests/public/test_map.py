@@ -81,19 +81,18 @@ def folded(text: str) -> str:
 def test_front_page_is_the_map_with_its_libraries_from_the_portal_itself(client):
     parsed = page(client)
 
-    scripts = [a["src"] for a in parsed.all("script") if "src" in a]
-    assert scripts == ["/static/js/site_menu.js", "/vendor/leaflet/leaflet.js",
-                       "/vendor/leaflet-markercluster/leaflet.markercluster.js", "/static/js/basemap.js",
+    scripts = [a["src"].split("?")[0] for a in parsed.all("script") if "src" in a]  # without a fingerprint
+    # The server clusters (/api/v1/map): no clustering library to download.
+    assert scripts == ["/static/js/site_menu.js", "/vendor/leaflet/leaflet.js", "/static/js/basemap.js",
                        "/static/js/map.js"]
-    styles = [a["href"] for a in parsed.all("link", rel="stylesheet")]
-    assert "/vendor/leaflet/leaflet.css" in styles and "/vendor/leaflet-markercluster/MarkerCluster.css" in styles
+    styles = [a["href"].split("?")[0] for a in parsed.all("link", rel="stylesheet")]
+    assert "/vendor/leaflet/leaflet.css" in styles
     assert "/static/css/map.css" in styles
     assert not any(src.startswith(("http:", "https:", "//")) for src in scripts + styles)  # no CDN
 
 
 def test_vendor_files_and_the_maps_own_files_are_served(client):
-    for path in ("/vendor/leaflet/leaflet.js", "/vendor/leaflet-markercluster/leaflet.markercluster.js",
-                 "/vendor/leaflet/leaflet.css", "/static/js/map.js", "/static/css/map.css"):
+    for path in ("/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css", "/static/js/map.js", "/static/css/map.css"):
         response = client.get(path)
         assert response.status_code == 200, path
         response.close()
@@ -107,12 +106,12 @@ def test_map_element_carries_its_data_sources_and_a_name(client):
 
     element = parsed.by_id["map"]
     assert element["aria-label"]
-    assert element["data-outfalls-url"] == "/api/v1/outfalls.geojson"
+    assert element["data-map-url"] == "/api/v1/map"
     assert element["data-towns-url"] == "/api/v1/towns.geojson"
     assert element["data-waters-url"] == "/api/v1/waters.geojson"
     latitude, longitude = json.loads(element["data-centre"])
     assert 51 < latitude < 53 and 122 < longitude < 125  # 呼中区
-    assert client.get(element["data-outfalls-url"]).status_code == 200
+    assert client.get(element["data-map-url"], query_string={"bbox": "122,51,125,53", "zoom": "9"}).status_code == 200
 
 
 def test_no_inline_script_runs_and_the_scripts_texts_are_data(client):
