@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, current_app, jsonify, request, send_file
+from flask import Response, current_app, jsonify, request
 from flask_babel import gettext as _
 
 from portal import calendar
 from portal.api import bp
+from portal.api.freshness import conditional
+from portal.data_version import REGISTRY
 from portal.extensions import db
 from portal.registry import open_data
 from portal.registry.filters import OutfallFilter
@@ -21,6 +23,7 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 
 @bp.get("/outfalls.csv")
+@conditional(REGISTRY)
 def outfalls_csv():
     """The outfalls the filter lets through, as CSV that Excel opens cleanly in Chinese."""
     outfall_filter = OutfallFilter.from_args(request.args)
@@ -31,15 +34,16 @@ def outfalls_csv():
 
 
 @bp.get("/outfalls.xlsx")
+@conditional(REGISTRY)
 def outfalls_xlsx():
     """The outfalls the filter lets through, as an Excel workbook."""
     outfall_filter = OutfallFilter.from_args(request.args)
     if outfall_filter.problems:
         return _bad_filter(outfall_filter)
-    batches = open_data.records(outfall_filter, calendar.today(), external_url_maker("public.outfall_detail", "code"))
-    handle = open_data.write_xlsx(batches)
-    # send_file streams the file in blocks and closes it afterwards, which removes it.
-    response = send_file(handle, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name="outfalls.xlsx")
+    # Sent as it is written: the first bytes leave at once and no worker sits silent building it.
+    chunks = open_data.stream_xlsx(outfall_filter, calendar.today(), external_url_maker("public.outfall_detail", "code"),
+                                   db.engine)
+    response = Response(chunks, mimetype=XLSX_MIMETYPE)
     return _as_attachment(response, "xlsx")
 
 
@@ -50,7 +54,8 @@ def _as_attachment(response: Response, extension: str) -> Response:
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"outfalls-{day}.{extension}\"; filename*=UTF-8''{quote(name, safe='')}"
     )
-    # The data changes with the ledger and with the date (what is overdue): do not cache it.
+    # The data change with the ledger and with the date (what is overdue): keep it only to ask
+    # again, which ``@conditional`` answers with 304 while nothing changed.
     response.headers["Cache-Control"] = "no-cache"
     return response
 

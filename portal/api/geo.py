@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from portal import calendar
 from portal.api import bp, error_response
+from portal.api.freshness import conditional
+from portal.data_version import REGISTRY
 from portal.extensions import db
 from portal.models import Town, WaterBody
 from portal.registry import locations
@@ -27,6 +29,7 @@ PLACES_MAX_AGE = 300  # boundaries and rivers change only on import
 
 
 @bp.get("/outfalls.geojson")
+@conditional(REGISTRY)
 def outfalls_geojson():
     """Located outfalls that the filter in the query string lets through (see OutfallFilter)."""
     outfall_filter = OutfallFilter.from_args(request.args)
@@ -94,6 +97,7 @@ def _labels(vocabulary) -> dict:
 
 
 @bp.get("/towns.geojson")
+@conditional(REGISTRY)
 def towns_geojson():
     """Town boundaries, with where each came from (demo boundaries are approximate)."""
     rows = db.session.execute(
@@ -111,6 +115,7 @@ def towns_geojson():
 
 
 @bp.get("/waters.geojson")
+@conditional(REGISTRY)
 def waters_geojson():
     """Rivers, lakes and reservoirs that have a geometry, with their GB 3838 target class."""
     rows = db.session.execute(
@@ -137,10 +142,9 @@ def _collection(features: list[dict]) -> str:
 
 
 def _geojson_response(body: str, max_age: int) -> Response:
-    """GeoJSON with a short public cache life and an ETag, answering 304 when it still matches."""
+    """GeoJSON with a short public cache life (``@conditional`` gives it its ETag and Last-Modified)."""
     response = Response(body, mimetype=GEOJSON)
     response.cache_control.public = True
     response.cache_control.max_age = max_age
     response.vary.add("Cookie")  # the language cookie changes the labels
-    response.add_etag()
-    return response.make_conditional(request)
+    return response

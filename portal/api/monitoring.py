@@ -8,6 +8,8 @@ from flask import Response, current_app, send_file
 
 from portal import calendar
 from portal.api import bp
+from portal.api.freshness import conditional
+from portal.data_version import REGISTRY
 from portal.extensions import db
 from portal.monitoring import open_data
 
@@ -19,12 +21,14 @@ def _zone():
 
 
 @bp.get("/monitoring.csv")
+@conditional(REGISTRY)
 def monitoring_csv():
     """Every result at outfalls and sections, as CSV that Excel opens cleanly in Chinese."""
     return _as_attachment(Response(open_data.stream_csv(db.engine, _zone()), mimetype="text/csv"), "csv")
 
 
 @bp.get("/monitoring.xlsx")
+@conditional(REGISTRY)
 def monitoring_xlsx():
     """Every result at outfalls and sections, as an Excel workbook."""
     handle = open_data.write_xlsx(db.session, _zone())

@@ -7,11 +7,14 @@ from flask import Response, current_app, request
 
 from portal import calendar
 from portal.api import bp, error_response
+from portal.api.freshness import conditional
+from portal.data_version import REGISTRY
 from portal.public.parties import town_from_args
 from portal.registry import parties
 
 
 @bp.get("/parties.csv")
+@conditional(REGISTRY)
 def parties_csv():
     """The parties and their outfalls, one row per party and outfall; ``?town=<id>`` for one town."""
     town, problem = town_from_args(request.args)

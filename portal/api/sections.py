@@ -16,6 +16,8 @@ from flask_babel import gettext as _
 
 from portal import calendar
 from portal.api import bp
+from portal.api.freshness import conditional
+from portal.data_version import REGISTRY
 from portal.monitoring import sections
 from portal.public import sections as presenters
 from portal.registry.ledger_format import csv_protected
@@ -46,6 +48,7 @@ CSV_COLUMNS = [
 
 
 @bp.get("/sections.geojson")
+@conditional(REGISTRY)
 def sections_geojson():
     """Located sections with code, name, level, class and latest compliance."""
     page_url = external_url_maker("public.section_detail", "code")
@@ -77,11 +80,11 @@ def sections_geojson():
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE
     response.vary.add("Cookie")  # the language cookie changes the labels
-    response.add_etag()
-    return response.make_conditional(request)
+    return response
 
 
 @bp.get("/sections.csv")
+@conditional(REGISTRY)
 def sections_csv():
     """Every section as CSV (UTF-8 with BOM, Chinese headers), with its recent compliance."""
     page_url = external_url_maker("public.section_detail", "code")

@@ -11,6 +11,8 @@ from flask import current_app, render_template, request
 from flask_babel import gettext as _
 
 from portal import calendar
+from portal.api.freshness import conditional
+from portal.data_version import REGISTRY
 from portal.models import OutfallEvent
 from portal.public import bp
 from portal.registry import changes, statistics
@@ -38,6 +40,7 @@ class Entry:
 
 
 @bp.get("/feed.atom")
+@conditional(REGISTRY)
 def feed():
     """The latest outfalls entered and status, stage, measure or deadline changes, newest first.
 

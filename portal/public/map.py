@@ -9,6 +9,8 @@ from flask import current_app, render_template, request
 from flask_babel import gettext as _
 
 from portal import calendar
+from portal.data_version import REGISTRY
+from portal.page_cache import cached_page
 from portal.public import bp
 from portal.registry import locations, queries
 from portal.registry import vocabulary as vocab
@@ -53,6 +55,7 @@ def type_marks() -> dict[str, str]:
 
 
 @bp.get("/")
+@cached_page(REGISTRY, max_stale=60)
 def home():
     """The public map, with a filter form and counts that work without JavaScript."""
     outfall_filter = OutfallFilter.from_args(request.args)

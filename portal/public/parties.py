@@ -6,6 +6,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import calendar
+from portal.data_version import REGISTRY
+from portal.page_cache import cached_page
 from portal.extensions import db
 from portal.models.types import MAX_DATABASE_ID
 from portal.models import Town
@@ -26,6 +28,7 @@ def town_from_args(args) -> tuple[Town | None, str | None]:
 
 
 @bp.get("/parties")
+@cached_page(REGISTRY)
 def party_list():
     """Each party (a natural person's name masked), its kind and basis, its outfalls with status and deadline."""
     town, problem = town_from_args(request.args)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 
 from portal import calendar, departments
+from portal.data_version import REGISTRY, REPORTS
+from portal.page_cache import cached_page
 from portal.monitoring import open_data as monitoring_open_data
 from portal.public import bp
 from portal.public import progress_charts as charts
@@ -14,6 +16,8 @@ from portal.reports import accountability
 
 
 @bp.get("/progress")
+# Counting everything is the dearest public page: recounted at most once a minute while data change.
+@cached_page(REGISTRY, REPORTS, max_stale=60)
 def progress():
     """The rectification campaign and the handling of complaints in figures, each linked to what it counts.
 
@@ -29,6 +33,7 @@ def progress():
 
 
 @bp.get("/data")
+@cached_page(REGISTRY)
 def open_data_page():
     """The open-data page: licence, downloads, the feed and what every published field means."""
     return render_template("public/data.html", columns=open_data.COLUMNS, last_changed=statistics.last_changed(),

@@ -4,11 +4,14 @@ from __future__ import annotations
 from flask import abort, current_app, render_template
 
 from portal import calendar
+from portal.data_version import REGISTRY
+from portal.page_cache import cached_page
 from portal.public import bp
 from portal.registry import queries, waters
 
 
 @bp.get("/rivers")
+@cached_page(REGISTRY)
 def rivers():
     """Every river, lake and reservoir with the number of outfalls discharging into it."""
     today, days = calendar.today(), current_app.config["RIVER_BOARD_UPDATE_DAYS"]
@@ -17,6 +20,7 @@ def rivers():
 
 
 @bp.get("/rivers/<int:water_body_id>")
+@cached_page(REGISTRY)
 def river(water_body_id: int):
     """One water body's board: its facts, its chiefs from the top level down, and its outfalls."""
     water = queries.water_body_board(water_body_id)

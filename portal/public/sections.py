@@ -14,9 +14,11 @@ from flask import abort, current_app, render_template, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from portal.data_version import REGISTRY
 from portal.models import MonitoringSection, Outfall, WaterBody
 from portal.monitoring import results, sections, standards
 from portal.public import bp, outfall_record
+from portal.page_cache import cached_page
 from portal.public.map import basemap_layers
 from portal.registry.vocabulary import SECTION_LEVELS, SECTION_POSITIONS
 
@@ -153,6 +155,7 @@ def class_basis(section: MonitoringSection) -> str:
 
 
 @bp.get("/sections")
+@cached_page(REGISTRY)
 def section_list():
     """Every monitoring section, with its water, level, class and recent compliance."""
     rows = [SectionRow(s, recent_compliance(s)) for s in sections.all_sections()]
@@ -160,6 +163,7 @@ def section_list():
 
 
 @bp.get("/sections/<code>")
+@cached_page(REGISTRY)
 def section_detail(code: str):
     """One section: its water, level, class, position, map point and its samples judged by GB 3838."""
     section = sections.section_by_code(code)

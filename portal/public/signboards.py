@@ -11,9 +11,11 @@ import segno
 from flask import abort, make_response, render_template, request
 from flask_babel import gettext as _
 
+from portal.data_version import REGISTRY
 from portal.extensions import db
 from portal.models import Town
 from portal.monitoring import results
+from portal.page_cache import cached_page
 from portal.public import bp
 from portal.registry import queries, record
 from portal.urls import external_url
@@ -97,6 +99,7 @@ def _signboards(outfalls) -> list[dict]:
 
 
 @bp.get("/outfalls/<code>/sign")
+@cached_page(REGISTRY)
 def outfall_sign(code: str):
     """The outfall's signboard (标识牌), ready to print on A4."""
     outfall = queries.outfall_for_signboard(code)
@@ -106,6 +109,7 @@ def outfall_sign(code: str):
 
 
 @bp.get("/towns/<int:town_id>/signs")
+@cached_page(REGISTRY)
 def town_signs(town_id: int):
     """Every signboard of a town, one per printed page; outfalls already removed get none."""
     town = db.session.get(Town, town_id)

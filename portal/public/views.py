@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, current_app, render_template, request
 
 from portal import calendar
+from portal.data_version import REGISTRY
+from portal.page_cache import cached_page
 from portal.monitoring import results
 from portal.photos import KEY_PATTERN, storage_for
 from portal.public import bp, outfall_record
@@ -21,6 +23,7 @@ _UNSAFE_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|;]')
 
 
 @bp.get("/outfalls")
+@cached_page(REGISTRY)
 def outfall_list():
     """The list of outfalls: the map's accessible twin, filtered, sorted and paged by URL."""
     outfall_filter = OutfallFilter.from_args(request.args)
@@ -34,6 +37,7 @@ def outfall_list():
 
 
 @bp.get("/outfalls/<code>")
+@cached_page(REGISTRY)
 def outfall_detail(code: str):
     """One outfall's record (一口一档): facts, map, stages, people, plan, timeline, photos, monitoring."""
     outfall = queries.outfall_by_code(code)

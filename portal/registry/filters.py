@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, func, or_, select
 
 from portal.models import Outfall, RectificationPlan, ResponsibleParty
 from portal.models.types import MAX_DATABASE_ID
+from portal.registry import plan_summary
 from portal.registry import vocabulary as vocab
 from portal.registry.vocabulary import DONE_STATUSES
 
@@ -33,7 +34,6 @@ SORTS = {
     "type": (Outfall.outfall_type, Outfall.code),
     "found": (Outfall.found_on, Outfall.code),
 }
-PLAN_SORTS = {"deadline", "status"}  # need the main plan joined
 
 
 class FilterError(ValueError):
@@ -134,12 +134,15 @@ class OutfallFilter:
             plan_conditions.append(RectificationPlan.measure.in_(self.measures))
         if self.statuses:
             plan_conditions.append(RectificationPlan.status.in_(self.statuses))
-        if self.overdue:
-            plan_conditions.append(overdue_condition(today))
         if plan_conditions:
-            query = query.where(exists(
-                select(RectificationPlan.id).where(RectificationPlan.outfall_id == Outfall.id, *plan_conditions)
-            ))
+            if self.overdue:
+                # Together, the conditions hold for one and the same plan (an overdue plan 整治中).
+                plan_conditions.append(plan_overdue_condition(today))
+            # "Any plan" as a list of outfall ids read from the (status|measure, outfall_id) index:
+            # one pass over the matching plans, not a correlated EXISTS run for every outfall.
+            query = query.where(Outfall.id.in_(select(RectificationPlan.outfall_id).where(*plan_conditions)))
+        elif self.overdue:
+            query = query.where(plan_summary.overdue_condition(today))
         if self.bbox:
             west, south, east, north = self.bbox
             query = query.where(Outfall.longitude.between(west, east), Outfall.latitude.between(south, north))
@@ -175,8 +178,9 @@ def clean_text(text: str) -> str:
     return _CONTROL.sub(" ", text).strip()
 
 
-def overdue_condition(today: date):
-    """SQL for "this plan is unfinished past its deadline (or the end of its transition period)"."""
+def plan_overdue_condition(today: date):
+    """SQL on ``RectificationPlan``: this plan is unfinished past its deadline (or the end of its
+    transition period). An outfall with such a plan is ``plan_summary.overdue_condition``."""
     due = func.coalesce(RectificationPlan.transition_ends_on, RectificationPlan.deadline)
     return and_(RectificationPlan.status.notin_(DONE_STATUSES), due.is_not(None), due < today)
 

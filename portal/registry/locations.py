@@ -3,45 +3,35 @@
 Maps ask for every outfall a filter lets through, possibly 100,000 of them, so these queries select
 plain columns in a single statement (never ORM objects with relationships to load row by row).
 An outfall's *main* plan is its first (lowest id), as on its page; it is *overdue* when any of its
-plans is unfinished past its deadline, as the ``overdue`` filter has it.
+plans is unfinished past its deadline, as the ``overdue`` filter has it. Both are read from the
+summary the outfall keeps of its plans (portal.registry.plan_summary), never aggregated per request.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, null, or_, select
 from sqlalchemy.orm import aliased
 
 from portal.extensions import db
 from portal.models import Outfall, RectificationPlan, ResponsibleParty, Town, WaterBody
 from portal.registry import vocabulary as vocab
-from portal.registry.filters import OutfallFilter, overdue_condition
+from portal.registry.filters import OutfallFilter
+from portal.registry.plan_summary import overdue_condition
 
 
-def _plans_by_outfall(today: date):
-    """Per outfall: the id of its main plan and whether any of its plans is overdue (1/0)."""
-    return (
-        select(
-            RectificationPlan.outfall_id.label("outfall_id"),
-            func.min(RectificationPlan.id).label("main_plan_id"),
-            func.max(case((overdue_condition(today), 1), else_=0)).label("overdue"),
-        )
-        .group_by(RectificationPlan.outfall_id)
-        .subquery("plans_by_outfall")
-    )
+def _overdue(today: date):
+    """1 when some plan of the outfall is overdue, 0 when none is, None without a plan (from the
+    outfall's own summary columns, portal.registry.plan_summary)."""
+    return case((Outfall.main_plan_id.is_(None), null()), (overdue_condition(today), 1), else_=0)
 
 
-def _with_main_plan(query, today: date):
-    """Join an outfall query to each outfall's plan summary and main plan (aliased, so that the
-    filter's own EXISTS subqueries on plans stay correlated to the outfall only)."""
-    plans = _plans_by_outfall(today)
+def _with_main_plan(query):
+    """Join an outfall query to each outfall's main plan, by the id the outfall keeps (aliased, so
+    that the filter's own subqueries on plans stay independent of it)."""
     main = aliased(RectificationPlan, name="main_plan")
-    query = (
-        query.outerjoin(plans, plans.c.outfall_id == Outfall.id)
-        .outerjoin(main, main.id == plans.c.main_plan_id)
-    )
-    return query, plans, main
+    return query.outerjoin(main, main.id == Outfall.main_plan_id), main
 
 
 # The columns of ``located_outfalls`` rows, in order: unpacking a tuple is much faster than looking
@@ -70,9 +60,9 @@ def located_outfalls(outfall_filter: OutfallFilter, today: date):
         .outerjoin(party, party.id == Outfall.responsible_party_id)
         .where(Outfall.longitude.is_not(None), Outfall.latitude.is_not(None))
     )
-    query, plans, main = _with_main_plan(query, today)
+    query, main = _with_main_plan(query)
     query = query.add_columns(
-        main.measure, main.status, main.deadline, main.transition_ends_on, plans.c.overdue,
+        main.measure, main.status, main.deadline, main.transition_ends_on, _overdue(today).label("overdue"),
         party.id.label("party_id"), party.name.label("party_name"), party.kind.label("party_kind"),
         party.is_demo.label("party_is_demo"),
     )
@@ -117,17 +107,17 @@ class MapSummary:
 def map_summary(outfall_filter: OutfallFilter, today: date) -> MapSummary:
     """Counts for the map page's summary, from one grouped query."""
     unlocated = or_(Outfall.longitude.is_(None), Outfall.latitude.is_(None))
-    query, plans, main = _with_main_plan(select(func.count(Outfall.id)).select_from(Outfall), today)
-    # Grouped by expressions without bound parameters, which PostgreSQL can match to the columns.
-    query = query.add_columns(main.status, unlocated, plans.c.overdue).group_by(main.status, unlocated,
-                                                                                 plans.c.overdue)
+    overdue = func.coalesce(func.sum(case((overdue_condition(today), 1), else_=0)), 0)
+    query, main = _with_main_plan(select(func.count(Outfall.id), overdue).select_from(Outfall))
+    # Grouped by expressions without bound parameters, which PostgreSQL can match to the columns;
+    # the overdue outfalls are summed within each group instead.
+    query = query.add_columns(main.status, unlocated).group_by(main.status, unlocated)
     summary = MapSummary(by_status={code: 0 for code in [*vocab.PLAN_STATUSES.codes(), None]})
-    for count, status, is_unlocated, overdue in db.session.execute(outfall_filter.apply(query, today)):
+    for count, overdue_count, status, is_unlocated in db.session.execute(outfall_filter.apply(query, today)):
         summary.total += count
         if is_unlocated:
             continue
         summary.located += count
         summary.by_status[status if status in summary.by_status else None] += count
-        if overdue:
-            summary.overdue += count
+        summary.overdue += int(overdue_count)
     return summary

@@ -1,7 +1,7 @@
 """Read-side queries of the registry, shaped so that pages never load row by row (no N+1)."""
 from __future__ import annotations
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import calendar
@@ -33,27 +33,14 @@ def outfall_page(outfall_filter: OutfallFilter | None = None, sort: str = "code"
         joinedload(Outfall.town), joinedload(Outfall.water_body), selectinload(Outfall.plans),
     )
     key = sort.lstrip("-")
-    if key in ("deadline", "status"):
-        # An outfall's earliest due date and least advanced status stand for its plans.
-        plans = (
-            select(RectificationPlan.outfall_id,
-                   func.min(func.coalesce(RectificationPlan.transition_ends_on, RectificationPlan.deadline))
-                   .label("deadline"),
-                   func.min(_STATUS_RANK).label("status"))
-            .group_by(RectificationPlan.outfall_id).subquery()
-        )
-        query = query.outerjoin(plans, plans.c.outfall_id == Outfall.id)
-        column = plans.c[key]
-    else:
-        column = {"name": Outfall.name, "town": Outfall.town_id, "type": Outfall.outfall_type}.get(key, Outfall.code)
+    # An outfall's earliest due date and least advanced status stand for its plans; both are kept
+    # on the outfall (portal.registry.plan_summary) and indexed, statuses ranked in the order work
+    # progresses, so sorting by status reads 未开始 → 已销号.
+    column = {"name": Outfall.name, "town": Outfall.town_id, "type": Outfall.outfall_type,
+              "deadline": Outfall.plans_due_on, "status": Outfall.plans_status_rank}.get(key, Outfall.code)
     ordered = column.desc() if sort.startswith("-") else column.asc()
     return db.paginate(query.order_by(ordered.nulls_last(), Outfall.code), page=page, per_page=per_page,
                        error_out=False)
-
-
-# Statuses in the order work progresses, so sorting by status reads 未开始 → 已销号.
-_STATUS_RANK = case({code: rank for rank, code in enumerate(vocab.PLAN_STATUSES.codes())},
-                    value=RectificationPlan.status, else_=99)
 
 
 def outfall_by_code(code: str) -> Outfall | None:

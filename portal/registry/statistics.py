@@ -1,7 +1,10 @@
 """Counting the registry for /progress: totals, the share finished, overdue per town, completions per month.
 
 Every count is made in SQL with GROUP BY, so the page costs the same few queries for ten outfalls as
-for 100,000. Each count carries the ``OutfallFilter`` that lists exactly the outfalls it counts, so
+for 100,000; each family of figures is one statement that reads an index (on the outfall's own
+columns, its plan summary of portal.registry.plan_summary, or the plans' (status|measure, outfall_id)
+indexes) rather than the table itself. The page counting everything is still the dearest public page:
+/progress serves it from the page cache, recounted at most once a minute. Each count carries the ``OutfallFilter`` that lists exactly the outfalls it counts, so
 every figure on the page can link to the list that shows them.
 
 Counts by measure and status follow the filter's rule: an outfall counts under a measure (status) when
@@ -13,12 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, distinct, extract, func, select
+from sqlalchemy import String, cast, distinct, extract, func, literal_column, select, union_all
 
 from portal.extensions import db
 from portal.models import Outfall, OutfallEvent, RectificationPlan, Town
+from portal.registry import plan_summary
 from portal.registry import vocabulary as vocab
-from portal.registry.filters import OutfallFilter, overdue_condition
+from portal.registry.filters import OutfallFilter
+from portal.registry.plan_summary import overdue_condition
 from portal.registry.vocabulary import DONE_STATUSES
 
 
@@ -153,67 +158,81 @@ def progress(today: date) -> Progress:
     """Count the registry as it stands on ``today`` (which decides what is overdue)."""
     towns = sorted(db.session.execute(select(Town.id, Town.name)).all(), key=lambda town: town.name)
     by_stage, by_type, by_town, total, demo = _outfall_counts(towns)
+    by_measure, by_status = _plan_counts()
     overdue_by_town, overdue_total = _overdue_by_town(by_town, today)
     return Progress(
         on=today, total=total, demo=demo, by_stage=by_stage, by_type=by_type, by_town=by_town,
-        by_measure=_plan_counts(RectificationPlan.measure, vocab.MEASURES, "measures"),
-        by_status=_plan_counts(RectificationPlan.status, vocab.PLAN_STATUSES, "statuses"),
+        by_measure=by_measure, by_status=by_status,
         share=_share(total), overdue_by_town=overdue_by_town, overdue_total=overdue_total,
         completions_by_month=completions_by_month(today), last_changed=last_changed(),
     )
 
 
+def _grouped_counts(*groupings) -> list[dict]:
+    """For each ``(column, condition or None)``: {value: count}, all in one statement.
+
+    Each part is a GROUP BY of one column, which the database reads from that column's index alone
+    (a covering index scan) — several times cheaper than one GROUP BY of all the columns read from
+    the table. The parts are joined by UNION ALL, tagged with their place, so the figures cost one
+    round trip.
+    """
+    parts = []
+    for place, (column, condition, count) in enumerate(groupings):
+        part = select(literal_column(str(place)).label("place"), cast(column, String).label("value"),
+                      count.label("n")).group_by(column)
+        parts.append(part if condition is None else part.where(condition))
+    results: list[dict] = [{} for _ in groupings]
+    for place, value, count in db.session.execute(union_all(*parts)):
+        results[int(place)][value] = int(count)
+    return results
+
+
 def _outfall_counts(towns):
-    """Outfalls by stage, by type and by town in one GROUP BY; every vocabulary term and town listed."""
-    rows = db.session.execute(
-        select(Outfall.town_id, Outfall.stage, Outfall.outfall_type, Outfall.is_demo, func.count())
-        .group_by(Outfall.town_id, Outfall.stage, Outfall.outfall_type, Outfall.is_demo)
-    ).all()
-    stages, types, per_town = {}, {}, {}
-    total = demo = 0
-    for town_id, stage, outfall_type, is_demo, count in rows:
-        stages[stage] = stages.get(stage, 0) + count
-        types[outfall_type] = types.get(outfall_type, 0) + count
-        per_town[town_id] = per_town.get(town_id, 0) + count
-        total += count
-        demo += count if is_demo else 0
+    """Outfalls by stage, by type and by town, and the demo outfalls; every vocabulary term and town listed."""
+    stages, types, per_town, demo = _grouped_counts(
+        (Outfall.stage, None, func.count()), (Outfall.outfall_type, None, func.count()),
+        (Outfall.town_id, None, func.count()), (Outfall.is_demo, Outfall.is_demo.is_(True), func.count()),
+    )
+    total = sum(per_town.values())
     by_stage = [Count(code, stages.get(code, 0), OutfallFilter(stages=(code,))) for code in vocab.STAGES.codes()]
     by_type = [Count(code, types.get(code, 0), OutfallFilter(types=(code,))) for code in vocab.OUTFALL_TYPES.codes()]
-    by_town = [Count(str(town_id), per_town.get(town_id, 0), OutfallFilter(towns=(town_id,)), label=name)
+    by_town = [Count(str(town_id), per_town.get(str(town_id), 0), OutfallFilter(towns=(town_id,)), label=name)
                for town_id, name in towns]
-    return by_stage, by_type, by_town, total, demo
+    return by_stage, by_type, by_town, total, sum(demo.values())
 
 
-def _plan_counts(column, vocabulary: vocab.Vocabulary, filter_field: str) -> list[Count]:
-    """Outfalls with at least one plan of each value of ``column``: the filter's own rule, so links match."""
-    counts = dict(db.session.execute(
-        select(column, func.count(distinct(RectificationPlan.outfall_id))).group_by(column)
-    ).all())
-    return [Count(code, counts.get(code, 0), OutfallFilter(**{filter_field: (code,)})) for code in vocabulary.codes()]
+def _plan_counts() -> tuple[list[Count], list[Count]]:
+    """Outfalls with at least one plan of each measure, and of each status: the filter's own rule, so
+    links match; read from the plans' (measure, outfall_id) and (status, outfall_id) indexes."""
+    outfalls = func.count(distinct(RectificationPlan.outfall_id))
+    measures, statuses = _grouped_counts((RectificationPlan.measure, None, outfalls),
+                                         (RectificationPlan.status, None, outfalls))
+    return ([Count(code, measures.get(code, 0), OutfallFilter(measures=(code,))) for code in vocab.MEASURES.codes()],
+            [Count(code, statuses.get(code, 0), OutfallFilter(statuses=(code,)))
+             for code in vocab.PLAN_STATUSES.codes()])
 
 
 def _share(total: int) -> Share:
-    """Outfalls with a plan, those whose every plan is finished, and those only partly finished."""
-    done = case((RectificationPlan.status.in_(DONE_STATUSES), 1), else_=0)
-    per_outfall = (
-        select(func.min(done).label("all_done"), func.max(done).label("any_done"))
-        .group_by(RectificationPlan.outfall_id).subquery()
-    )
-    with_plan, all_done, any_done = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(per_outfall.c.all_done), 0),
-               func.coalesce(func.sum(per_outfall.c.any_done), 0)).select_from(per_outfall)
-    ).one()
-    return Share(finished=int(all_done), with_plan=int(with_plan), partly_finished=int(any_done) - int(all_done),
-                 without_plan=total - int(with_plan))
+    """Outfalls with a plan, those whose every plan is finished, and those only partly finished.
+
+    The outfall's least advanced status (``plans_status_rank``) is finished exactly when every plan
+    is; outfalls with any finished plan are read from the plans' (status, outfall_id) index.
+    """
+    ranks = dict(db.session.execute(
+        select(Outfall.plans_status_rank, func.count()).group_by(Outfall.plans_status_rank)).all())
+    done_ranks = {plan_summary.STATUS_RANKS[code] for code in DONE_STATUSES}
+    with_plan = sum(count for rank, count in ranks.items() if rank is not None)
+    all_done = sum(count for rank, count in ranks.items() if rank in done_ranks)
+    any_done = db.session.scalar(select(func.count(distinct(RectificationPlan.outfall_id)))
+                                 .where(RectificationPlan.status.in_(DONE_STATUSES)))
+    return Share(finished=all_done, with_plan=with_plan, partly_finished=int(any_done) - all_done,
+                 without_plan=total - with_plan)
 
 
 def _overdue_by_town(by_town: list[Count], today: date) -> tuple[list[TownOverdue], int]:
     """Per town, its outfalls and those with a plan unfinished past its deadline; and the district's total."""
     overdue = dict(db.session.execute(
-        select(Outfall.town_id, func.count(distinct(Outfall.id)))
-        .join(RectificationPlan, RectificationPlan.outfall_id == Outfall.id)
-        .where(overdue_condition(today))
-        .group_by(Outfall.town_id)
+        select(Outfall.town_id, func.count()).where(overdue_condition(today)).group_by(Outfall.town_id)
     ).all())
     rows = [TownOverdue(int(town.key), town.label, town.value, overdue.get(int(town.key), 0)) for town in by_town]
     # Each outfall lies in one town, so the towns' counts add up to the district's.
