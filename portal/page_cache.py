@@ -86,9 +86,11 @@ def _session_touched() -> bool:
 
     Asked of the request context's session itself: Flask 3.1 marks the session accessed whenever its
     proxy is touched, so ``session.accessed`` would always answer yes. Unknown counts as touched.
+    Only writes count: every rendered page reads the visitor's (here empty) session for Flask-Login's
+    ``current_user``, while what makes a page a visitor's own (a CSRF token, a flash) writes to it.
     """
     state = getattr(request_ctx._get_current_object(), "_session", None)
-    return state is None or bool(state.accessed)
+    return state is None or bool(state.modified)
 
 
 def _anonymous_read() -> bool:
