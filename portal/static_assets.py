@@ -122,9 +122,8 @@ def send_asset(path: str | None) -> Response:
     found = asset(path)
     if found is None:
         abort(404)
-    current = request.args.get(VERSION_ARG) == found.digest
     if found.body is None:
-        response = send_file(found.path, mimetype=found.mimetype, conditional=True)
+        response = send_file(found.path, mimetype=found.mimetype, conditional=True, etag=found.digest)
     else:
         encoding = _chosen_encoding(found)
         response = Response(found.encoded(encoding) if encoding else found.body, mimetype=found.mimetype)
@@ -132,10 +131,12 @@ def send_asset(path: str | None) -> Response:
             response.headers["Content-Encoding"] = encoding
         response.set_etag(f"{found.digest}-{encoding or 'identity'}")
         response.last_modified = found.modified
+        response.make_conditional(request)
     response.vary.add("Accept-Encoding")
     response.headers["Content-Security-Policy"] = FILE_POLICY  # portal.security keeps a view's own
+    current = request.args.get(VERSION_ARG) == found.digest
     response.headers["Cache-Control"] = IMMUTABLE if current else SHORT_LIVED
-    return response.make_conditional(request)
+    return response
 
 
 def _chosen_encoding(found: Asset) -> str:
@@ -145,7 +146,9 @@ def _chosen_encoding(found: Asset) -> str:
     accepted = request.accept_encodings
     qualities = {encoding: accepted[encoding] for encoding in ENCODINGS}
     best = max(ENCODINGS, key=lambda encoding: qualities[encoding])
-    return best if qualities[best] > 0 else ""
+    if qualities[best] <= 0 or len(found.encoded(best)) >= len(found.body):  # a tiny file may not shrink
+        return ""
+    return best
 
 
 def register(app: Flask, endpoint: str, locate: Locator) -> None:

@@ -105,3 +105,17 @@ def test_a_file_may_load_and_run_nothing_itself(client):
     with client.get("/static/favicon.svg") as response:
         assert response.headers["Content-Security-Policy"] == "default-src 'none'"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_file_too_large_to_keep_in_memory_is_streamed_with_the_same_caching(client, monkeypatch):
+    from portal import static_assets
+
+    monkeypatch.setattr(static_assets, "IN_MEMORY_MAX_BYTES", 0)
+    monkeypatch.setattr(static_assets, "_assets", {})
+    url = f"/static/css/portal.css?v={fingerprint(PORTAL_CSS)}"
+    with client.get(url, headers={"Accept-Encoding": "identity"}) as response:
+        assert response.status_code == 200 and response.data == PORTAL_CSS.read_bytes()
+        assert response.headers["Cache-Control"] == YEAR
+        etag = response.headers["ETag"]
+    with client.get(url, headers={"Accept-Encoding": "identity", "If-None-Match": etag}) as again:
+        assert again.status_code == 304
