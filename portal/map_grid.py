@@ -68,12 +68,6 @@ class Grid:
         """Whether at this zoom single outfalls are drawn (when there are few enough of them)."""
         return self.zoom >= STREET_ZOOM
 
-    def cell_bounds(self, column: int, row: int) -> tuple[float, float, float, float]:
-        """West, south, east, north of a cell numbered as the SQL of ``cell_index`` numbers it."""
-        west = ORIGIN_LON + column * self.cell
-        south = ORIGIN_LAT + row * self.cell
-        return west, south, west + self.cell, south + self.cell
-
 
 def cell_size(zoom: int) -> float:
     """A cell's size in degrees at this zoom (before widening for a large box)."""
