@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from portal import calendar, data_version
 from portal.api import bp, error_response
+from portal.page_cache import cached_page
 from portal.map_grid import GridError, grid_for, parse_box, parse_zoom
 from portal.registry.filters import OutfallFilter
 from portal.registry.map_data import outfall_map
@@ -28,6 +29,9 @@ LAYERS = {"outfalls": data_version.REGISTRY, "reports": data_version.REPORTS}
 
 
 @bp.get("/map")
+# Widened boxes make readers' views coincide (a news story's readers open the same one): served from
+# the page cache while the data are unchanged, so a district-wide count is made once, not per reader.
+@cached_page(data_version.REGISTRY, data_version.REPORTS)
 def map_data():
     """One view of the map, aggregated to the grid of its zoom."""
     layer = request.args.get("layer") or "outfalls"
