@@ -55,6 +55,12 @@ def mark_changed(session: Session, *scopes: str) -> None:
     session.info.setdefault(_CHANGED, set()).update(scopes)
 
 
+def pending(session: Session) -> set[str]:
+    """The scopes the session's open transaction has changed so far (flushed, not yet committed):
+    a cache keyed to ``numbers`` must not answer for them, the numbers rise only at the commit."""
+    return set(session.info.get(_CHANGED, ()))
+
+
 @event.listens_for(Session, "after_flush")
 def _note_flushed(session: Session, _context) -> None:
     changed = session.info.setdefault(_CHANGED, set())

@@ -25,6 +25,7 @@ reports, and run on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import statistics
+import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -34,10 +35,11 @@ from flask import current_app
 from sqlalchemy import Date, and_, case, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from portal import calendar, departments
+from portal import calendar, data_version, departments
 from portal.extensions import db
 from portal.models import Department, Report, Town
 from portal.registry.filters import parse_id
+from portal.reports.paging import BoundedPagination
 from portal.workflow import BEING_HANDLED
 
 # What a figure counts, as written in a /reports link (``measure=``).
@@ -46,6 +48,8 @@ MEASURES = ("received", "accepted_in_time", "accepted_late", "answered_in_time",
 DISTRICT = "district"  # ``town=district``: the reports no town handles (区级)
 LAST_12_MONTHS = "12m"
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # years a ``period=`` may name: beyond them no report can exist
+# /reports counts its published reports up to this many ("1,000+"): a reader pages, never needs the exact number.
+PUBLIC_LIST_BOUND = 1000
 
 
 # -- periods ------------------------------------------------------------------------------------------
@@ -282,10 +286,11 @@ def published_reports(report_filter: ReportFilter, today: date, page: int = 1, p
     """A page of the published reports a filter lets through, newest first (a Flask-SQLAlchemy pagination).
 
     Unpublished reports are never listed, whatever the filter: the figures count them, the list cannot.
+    The total is counted up to ``PUBLIC_LIST_BOUND`` ("1,000+", ``paging.BoundedPagination``).
     """
     query = (select(Report).where(Report.published.is_(True), *report_filter.conditions(today))
              .options(selectinload(Report.town)).order_by(Report.created_at.desc(), Report.id.desc()))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return BoundedPagination(query, page=page, per_page=per_page, bound=PUBLIC_LIST_BOUND)
 
 
 # -- the figures --------------------------------------------------------------------------------------
@@ -349,18 +354,16 @@ _COUNTED = ("received", "accepted", "accepted_in_time", "accepted_late", "answer
             "answered_late", "overdue", "rated")
 
 
-def figures(period: Period, today: date,
-            department_name: Callable[[Department], str] = _chinese_name) -> Accountability:
+def figures(period: Period, today: date, department_name: Callable[[Department], str] = _chinese_name,
+            *, max_stale: int = 0) -> Accountability:
     """Count complaints per town and per department for ``period``, overdue as of ``today``.
 
     Departments are named (and sorted) by ``department_name``: the view passes ``departments.display``,
-    the visitor's language.
+    the visitor's language. The counts are kept (``_counted``) while no report changes, and for up to
+    ``max_stale`` seconds after one does.
     """
     minimum = current_app.config["ACCOUNTABILITY_MIN_REPORTS"]
-    by_town = _grouped(Report.town_id, period, today)
-    by_department = _grouped(Report.department_code, period, today)
-    total = _grouped(None, period, today).get(None, {})
-    medians = _median_working_days(period)
+    by_town, by_department, total, medians, choices = _counted(period, today, max_stale)
 
     def row(kind, name, counts, median, report_filter):
         numbers = Figures(**counts, median_working_days=median)
@@ -380,45 +383,85 @@ def figures(period: Period, today: date,
         key=lambda r: r.name,
     )
     return Accountability(
-        today=today, period=period, periods=periods(today), minimum=minimum, by_town=town_rows,
+        today=today, period=period, periods=choices, minimum=minimum, by_town=town_rows,
         by_department=department_rows, total=row("total", "", total, medians["total"].get(None), base),
     )
 
 
-def _grouped(column, period: Period, today: date) -> dict:
-    """Per value of ``column`` (or one group for None), every count and the mean rating: one GROUP BY."""
+_CACHE = "portal.accountability"
+
+
+def _counted(period: Period, today: date, max_stale: int) -> tuple:
+    """The grouped counts, medians and period choices of ``period`` on ``today``, counted again only
+    when the reports have changed (``portal.data_version``) and the last count is older than
+    ``max_stale`` seconds: at a million reports a count takes seconds, so /progress must not
+    recount on every view. Kept per application (worker), a few periods at most."""
+    kept = current_app.extensions.setdefault(_CACHE, {})
+    key = (period.key, period.start, period.end, today)
+    versions = data_version.numbers((data_version.REPORTS,))
+    uncommitted = data_version.REPORTS in data_version.pending(db.session())
+    found = None if uncommitted else kept.get(key)
+    if found is not None and (found[0] == versions or _time.monotonic() - found[1] < max_stale):
+        return found[2]
+    by_town, by_department, total = _grouped(period, today)
+    counted = (by_town, by_department, total.get(None, {}), _median_working_days(period), periods(today))
+    if uncommitted:  # counted with changes that may yet be rolled back: not for anyone else
+        return counted
+    if len(kept) >= 16:  # yesterday's and odd periods: start afresh rather than grow
+        kept.clear()
+    kept[key] = (versions, _time.monotonic(), counted)
+    return counted
+
+
+def _grouped(period: Period, today: date) -> tuple[dict, dict, dict]:
+    """Every count and the mean rating per town, per department and in all, from one GROUP BY over
+    (town, department): the period's reports are read once, the rows folded here."""
     conditions = _conditions(today)
     sums = [func.coalesce(func.sum(case((conditions[name], 1), else_=0)), 0) for name in _COUNTED]
-    keys = [column] if column is not None else []
-    query = select(*keys, *sums, func.avg(Report.rating)).where(_received(period))
-    if keys:
-        query = query.group_by(column)
-    found = {}
-    for values in db.session.execute(query).all():
-        key = values[0] if keys else None
-        numbers = values[1:] if keys else values
-        counts = dict(zip(_COUNTED, (int(n) for n in numbers[:-1])))
-        counts["rating_mean"] = float(numbers[-1]) if numbers[-1] is not None else None
-        found[key] = counts
-    return found
+    query = (select(Report.town_id, Report.department_code, *sums, func.coalesce(func.sum(Report.rating), 0))
+             .where(_received(period)).group_by(Report.town_id, Report.department_code))
+    totals: dict[str, dict] = {"town": {}, "department": {}, "total": {}}
+    for town_id, department_code, *numbers in db.session.execute(query).all():
+        for kind, key in (("town", town_id), ("department", department_code), ("total", None)):
+            found = totals[kind].setdefault(key, dict.fromkeys((*_COUNTED, "rating_sum"), 0))
+            for name, number in zip((*_COUNTED, "rating_sum"), numbers):
+                found[name] += int(number)
+
+    def figures_of(found: dict) -> dict:
+        counts = {name: found[name] for name in _COUNTED}
+        counts["rating_mean"] = found["rating_sum"] / found["rated"] if found["rated"] else None
+        return counts
+
+    return tuple({key: figures_of(found) for key, found in totals[kind].items()}
+                 for kind in ("town", "department", "total"))
 
 
 def _median_working_days(period: Period) -> dict[str, dict]:
     """Median working days from receipt to answer, per town, per department and in all (key None).
 
-    One query fetches the answered reports' two instants; the calendar counts the working days
-    between their district dates (once per distinct pair of dates).
+    One query counts the answered reports per town, department and pair of district dates (receipt,
+    answer); the working days between two dates are differences of ``calendar.working_day_numbers``
+    over the whole span (one query of the calendar, however many reports).
     """
+    created_on, answered_on = _local_date(Report.created_at), _local_date(Report.answered_at)
     rows = db.session.execute(
-        select(Report.town_id, Report.department_code, Report.created_at, Report.answered_at)
+        select(Report.town_id, Report.department_code, created_on, answered_on, func.count())
         .where(_received(period), Report.accepted_at.is_not(None), Report.answered_at.is_not(None))
+        .group_by(Report.town_id, Report.department_code, created_on, answered_on)
     ).all()
-    counted: dict[tuple[date, date], int] = {}
     groups: dict[str, dict] = {"town": {}, "department": {}, "total": {}}
-    for town_id, department_code, created_at, answered_at in rows:
-        span = (_district_date(created_at), _district_date(answered_at))
-        if span not in counted:
-            counted[span] = calendar.working_days_between(*span)
+    if not rows:
+        return groups
+    spans = [(_as_date(start), _as_date(end)) for _town, _department, start, end, _count in rows]
+    first = min(start for start, _end in spans)
+    numbers = calendar.working_day_numbers(first, max(max(end for _start, end in spans), first))
+    for (town_id, department_code, _start, _end, count), (start, end) in zip(rows, spans):
+        days = numbers[end] - numbers[start] if end > start else 0
         for kind, key in (("town", town_id), ("department", department_code), ("total", None)):
-            groups[kind].setdefault(key, []).append(counted[span])
+            groups[kind].setdefault(key, []).extend([days] * count)
     return {kind: {key: statistics.median(days) for key, days in found.items()} for kind, found in groups.items()}
+
+
+def _as_date(value) -> date:
+    """A date as SQL gave it back (SQLite's date() is text)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)

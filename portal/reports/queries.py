@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal import access, calendar
@@ -15,6 +15,11 @@ from portal.extensions import db
 from portal.models import Account, Report
 from portal.registry.vocabulary import OPEN_REPORT_STATUSES
 from portal.reports import privacy
+from portal.reports.paging import BoundedCount, BoundedPagination, limited
+
+# Queues and their badges count up to this many reports and then read "1,000+": past that, an exact
+# number tells a member of staff nothing more, and counting a million rows would cost every page.
+QUEUE_COUNT_BOUND = 1000
 
 QUEUES = ("new", "mine", "due_soon", "overdue", "open", "answered", "all")
 QUEUE_LABELS = {"new": ("待受理", "New"), "mine": ("我的", "Mine"), "due_soon": ("即将到期", "Due soon"),
@@ -129,28 +134,32 @@ def queue_condition(account: Account, queue: str, today: date | None = None):
 
 def queue_page(account: Account, queue: str, filters: QueueFilter | None = None, *, page: int = 1,
                per_page: int = 50, today: date | None = None):
-    """A page of a queue, the most urgent first (earliest deadline, then oldest)."""
+    """A page of a queue, the most urgent first (earliest deadline, then oldest); its total is
+    counted up to ``QUEUE_COUNT_BOUND`` (``paging.BoundedPagination``)."""
     conditions = [queue_condition(account, queue, today), *(filters or QueueFilter()).conditions()]
     due = func.coalesce(Report.finish_due, Report.accept_due) if queue != "new" else Report.accept_due
     query = (select(Report).where(*conditions)
              .options(selectinload(Report.town), selectinload(Report.department), selectinload(Report.assignee))
              .order_by(due.asc().nulls_last() if queue in ("new", "mine", "due_soon", "overdue", "open")
                        else Report.created_at.desc(), Report.created_at.asc(), Report.id.asc()))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return BoundedPagination(query, page=page, per_page=per_page, bound=QUEUE_COUNT_BOUND)
 
 
-def queue_counts(account: Account, today: date | None = None) -> dict[str, int]:
-    """How many reports each queue holds for this account (the numbers in the navigation), in one
-    query, remembered for the rest of the request (the navigation and the queue tabs both ask)."""
+def queue_counts(account: Account, today: date | None = None) -> dict[str, BoundedCount]:
+    """How many reports each queue holds for this account (the numbers in the navigation), each
+    counted up to ``QUEUE_COUNT_BOUND`` ("1,000+"), in one statement of one bounded count per queue
+    (each an index range, not a pass over every report), remembered for the rest of the request
+    (the navigation and the queue tabs both ask)."""
     today = today or calendar.today()
     memo = g.setdefault("report_queue_counts", {}) if has_request_context() else {}
     key = (account.id, today)
     if key not in memo:
         names = [queue for queue in QUEUES if queue != "all"]
-        sums = [func.coalesce(func.sum(case((queue_condition(account, queue, today), 1), else_=0)), 0)
-                for queue in names]
-        row = db.session.execute(select(*sums).select_from(Report).where(access.visible_reports(account))).one()
-        memo[key] = dict(zip(names, (int(value) for value in row)))
+        counts = [select(func.count()).select_from(limited(select(Report).where(queue_condition(account, queue, today)),
+                                                           QUEUE_COUNT_BOUND + 1)).scalar_subquery()
+                  for queue in names]
+        row = db.session.execute(select(*counts)).one()
+        memo[key] = {name: BoundedCount(int(value), QUEUE_COUNT_BOUND) for name, value in zip(names, row)}
     return memo[key]
 
 
