@@ -11,7 +11,7 @@ import io
 import json
 from urllib.parse import quote
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 from flask_babel import gettext as _
 
 from portal import calendar

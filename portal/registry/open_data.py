@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -316,29 +317,37 @@ _TEXT, _BOLD, _DATE, _DATETIME = 0, 1, 2, 3  # cell styles of _STYLES, in order
 
 
 def _xlsx_row(number: int, values, header: bool = False) -> str:
+    """One row of SpreadsheetML; empty values leave no cell. The hottest loop of a download (2.4
+    million cells at 100,000 outfalls): text, the common case, is tested first."""
     cells = []
+    row = str(number)
+    text_cell = _HEADER_CELL if header else _TEXT_CELL
     for position, value in enumerate(values):
-        reference = _column_letters(position) + str(number)
         if value is None or value == "":
             continue
-        if isinstance(value, bool):
-            value = YES if value else NO
-        if isinstance(value, str):
-            text = xml_escape(XML_ILLEGAL.sub("", value))
-            style = f' s="{_BOLD}"' if header else ""
-            cells.append(f'<c r="{reference}" t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>')
-        elif isinstance(value, datetime):
-            moment = value.replace(tzinfo=None)
-            serial = (moment - _EPOCH).total_seconds() / 86400
-            cells.append(f'<c r="{reference}" s="{_DATETIME}"><v>{serial!r}</v></c>')
-        elif isinstance(value, date):
-            cells.append(f'<c r="{reference}" s="{_DATE}"><v>{(value - _EPOCH.date()).days}</v></c>')
-        elif isinstance(value, (int, float)) and math.isfinite(value):
-            cells.append(f'<c r="{reference}"><v>{value!r}</v></c>')
+        kind = type(value)
+        if kind is bool:
+            value, kind = (YES if value else NO), str
+        if kind is str:
+            if _NEEDS_ESCAPE.search(value):
+                value = xml_escape(XML_ILLEGAL.sub("", value))
+            cells.append(text_cell % (_column_letters(position), row, value))
+        elif kind is datetime:
+            serial = (value.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
+            cells.append(f'<c r="{_column_letters(position)}{row}" s="{_DATETIME}"><v>{serial!r}</v></c>')
+        elif kind is date:
+            cells.append(f'<c r="{_column_letters(position)}{row}" s="{_DATE}"><v>{(value - _EPOCH_DAY).days}</v></c>')
+        elif kind in (int, float) and math.isfinite(value):
+            cells.append(f'<c r="{_column_letters(position)}{row}"><v>{value!r}</v></c>')
         else:
-            text = xml_escape(XML_ILLEGAL.sub("", str(value)))
-            cells.append(f'<c r="{reference}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
-    return f'<row r="{number}">{"".join(cells)}</row>'
+            cells.append(_TEXT_CELL % (_column_letters(position), row, xml_escape(XML_ILLEGAL.sub("", str(value)))))
+    return f'<row r="{row}">{"".join(cells)}</row>'
+
+
+_TEXT_CELL = '<c r="%s%s" t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>'
+_HEADER_CELL = f'<c r="%s%s" t="inlineStr" s="{_BOLD}"><is><t xml:space="preserve">%s</t></is></c>'
+_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
+_EPOCH_DAY = _EPOCH.date()
 
 
 @lru_cache(maxsize=256)

@@ -231,8 +231,13 @@ def _share(total: int) -> Share:
 
 def _overdue_by_town(by_town: list[Count], today: date) -> tuple[list[TownOverdue], int]:
     """Per town, its outfalls and those with a plan unfinished past its deadline; and the district's total."""
+    # Grouped by ``town_id + 0``, not the column itself: else SQLite walks the whole town index in
+    # order to group and looks every outfall up (a second at 100,000) instead of reading only the
+    # overdue ones from the open_due_on index. (No bound parameter: PostgreSQL must see the same
+    # expression in the SELECT and the GROUP BY.)
+    town = Outfall.town_id + literal_column("0")
     overdue = dict(db.session.execute(
-        select(Outfall.town_id, func.count()).where(overdue_condition(today)).group_by(Outfall.town_id)
+        select(town, func.count()).where(overdue_condition(today)).group_by(town)
     ).all())
     rows = [TownOverdue(int(town.key), town.label, town.value, overdue.get(int(town.key), 0)) for town in by_town]
     # Each outfall lies in one town, so the towns' counts add up to the district's.

@@ -524,7 +524,8 @@ def make_plan_for(outfall, number):
               merged_into=make_outfall(f"{outfall.code}-M{number:03d}", plan=None))
 
 
-def test_record_page_statement_count_does_not_grow_with_its_records(client):
+def test_record_page_statement_count_does_not_grow_with_its_records(app, client):
+    app.extensions.pop("portal.page_cache", None)  # what rendering costs (a cached visit: tests/public/test_cached_pages.py)
     small = make_outfall("HZ-S", party=make_party("单位甲"), water_body=make_water_body("小河"),
                          latitude=52.0, longitude=123.5)
     _record_with(small, 0, 3, small.water_body)
