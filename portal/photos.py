@@ -429,7 +429,10 @@ def _fit(image: Image.Image, edge: int) -> Image.Image:
     if scale >= 1:
         return image
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    # Bicubic rather than Lanczos: indistinguishable at these reductions and well over twice as fast
+    # (a 12-megapixel phone photo to 2560 px took 1.3 s with Lanczos, 0.5 s bicubic), time a worker
+    # holding a resident's report is not serving anyone else. Pillow antialiases either way.
+    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
 
 
 @functools.cache

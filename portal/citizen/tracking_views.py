@@ -25,6 +25,7 @@ from portal.citizen.blueprint import bp, refusal_page
 from portal.citizen.tracking_forms import AddInformationForm, ConfirmForm, RateForm, ReopenForm
 from portal.citizen.uploads import read_uploads
 from portal.extensions import limiter
+from portal.page_cache import cached_page
 from portal.registry.filters import page_number
 from portal.db import transaction
 from portal.reports import accountability, intake, reporter_actions, visibility
@@ -49,6 +50,7 @@ reporter_action_limit = limiter.shared_limit(_reporter_action_limit, scope="repo
 
 
 @bp.get("")
+@cached_page("reports", "registry")  # town and department names come from the registry
 def report_list():
     """The published reports, newest first, with a tracking-code lookup (``?code=``).
 
@@ -72,6 +74,7 @@ def report_list():
 
 
 @bp.get("/<code>")
+@cached_page("reports", "registry")  # town and department names come from the registry
 def track(code: str):
     """A report's public status page: timeline, handling town and department, deadlines; nothing personal."""
     report = find_by_code(code)
