@@ -103,6 +103,9 @@ class Defaults:
     PAGE_CACHE_SECONDS = 600
     PAGE_CACHE_ENTRIES = 2000
     PAGE_CACHE_REDIS_URL = ""
+    # How old the pages that count the whole registry (/ and /progress) may be served while data keep
+    # changing: they are recounted at most this often. At most 60 (a minute), 0: always fresh.
+    PAGE_CACHE_STALE_SECONDS = 60
     # `portal serve` (gunicorn, portal/serving.py): the address to listen on ("HOST:PORT", or
     # "unix:/path/to.sock" behind nginx), worker processes (two per core: one can wait on the database
     # while the other computes) and threads per worker (each answers a request, so a photo upload or a
@@ -309,6 +312,7 @@ INTEGER_RANGES = {
     "SERVE_WORKERS": (1, 64),
     "SERVE_THREADS": (1, 64),
     "PAGE_CACHE_ENTRIES": (1, 1_000_000),
+    "PAGE_CACHE_STALE_SECONDS": (0, 60),
     "LEDGER_MAX_BYTES": (1, 2**40),
     "LEDGER_MAX_ROWS": (1, 10_000_000),
     "RIVER_BOARD_UPDATE_DAYS": (1, 365),

@@ -4,8 +4,9 @@ A news story sends thousands of readers to the same few pages; rendering each of
 every reader would spend the server on identical work. A view marked ``@cached_page(scopes…)`` is
 rendered once per address, language, day and content encoding, and that response is served again
 for as long as the data versions of its scopes (portal.data_version) stay the same: a change
-committed anywhere shows on the next request. ``max_stale`` lets an expensive page (/progress) be
-served up to that many seconds old while data keep changing, so it is recounted at most that often.
+committed anywhere shows on the next request. A page marked ``may_be_stale`` (the whole-registry
+counts of / and /progress) may be served up to ``PAGE_CACHE_STALE_SECONDS`` (at most 60) old while data
+keep changing, so it is recounted at most that often however many changes arrive.
 
 Only what anyone may see is cached: a request that carries a session cookie (staff, a citizen in the
 middle of a form) is rendered afresh, and a response is kept only when it is a plain 200 that did not
@@ -34,8 +35,9 @@ _KEPT_HEADERS = ("Content-Type", "Content-Encoding", "Content-Language", "Vary",
                  "Content-Security-Policy", "Link", "Last-Modified")
 
 
-def cached_page(*scopes: str, max_stale: int = 0):
-    """Serve the view's response from the cache while the data of ``scopes`` are unchanged."""
+def cached_page(*scopes: str, may_be_stale: bool = False):
+    """Serve the view's response from the cache while the data of ``scopes`` are unchanged (or, for a
+    page that ``may_be_stale``, while its copy is younger than PAGE_CACHE_STALE_SECONDS)."""
     scopes = tuple(scopes) or data_version.SCOPES
 
     def decorate(view):
@@ -47,8 +49,9 @@ def cached_page(*scopes: str, max_stale: int = 0):
             versions = data_version.numbers(scopes)
             key = _key()
             entry = _get(store, key)
+            stale_for = current_app.config["PAGE_CACHE_STALE_SECONDS"] if may_be_stale else 0
             if entry is not None and (entry["versions"] == versions
-                                      or time.time() - entry["stored_at"] < max_stale):
+                                      or time.time() - entry["stored_at"] < stale_for):
                 g.page_cache = "hit"
                 return _response(entry)
             response = current_app.make_response(view(*args, **kwargs))
@@ -82,12 +85,12 @@ def _redis_cache(url: str, timeout: int) -> RedisCache:
 
 
 def _session_touched() -> bool:
-    """Whether the view read or wrote the session (a CSRF token, a flash, the signed-in user).
+    """Whether the view wrote the session (a CSRF token, a flash): the page is then the visitor's own.
 
-    Asked of the request context's session itself: Flask 3.1 marks the session accessed whenever its
-    proxy is touched, so ``session.accessed`` would always answer yes. Unknown counts as touched.
-    Only writes count: every rendered page reads the visitor's (here empty) session for Flask-Login's
-    ``current_user``, while what makes a page a visitor's own (a CSRF token, a flash) writes to it.
+    Reads do not count: only requests without a session cookie get here, so every reader's session is
+    the same empty one, and every rendered page reads it (Flask-Login's ``current_user``). Asked of the
+    request context's session itself, since touching Flask's ``session`` proxy marks it accessed.
+    Unknown counts as written.
     """
     state = getattr(request_ctx._get_current_object(), "_session", None)
     return state is None or bool(state.modified)

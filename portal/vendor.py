@@ -8,7 +8,6 @@ or gzip compressed once per process.
 from __future__ import annotations
 
 import xstatic.pkg.leaflet
-import xstatic.pkg.leaflet_markercluster
 from flask import Blueprint
 from werkzeug.security import safe_join
 
@@ -16,7 +15,6 @@ from portal import static_assets
 
 PACKAGES = {
     "leaflet": xstatic.pkg.leaflet,
-    "leaflet-markercluster": xstatic.pkg.leaflet_markercluster,
 }
 
 bp = Blueprint("vendor", __name__, url_prefix="/vendor")

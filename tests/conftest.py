@@ -40,6 +40,8 @@ def app(database_url, tmp_path, monkeypatch):
     app = create_app({
         "TESTING": True, "SECRET_KEY": "test", "REPORTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "DATABASE_URL": database_url,
         "WTF_CSRF_ENABLED": False, "SERVER_NAME": "portal.test", "RATELIMIT_ENABLED": False,
+        # A test that changes data then reads a page sees the change; staleness is tested on its own.
+        "PAGE_CACHE_STALE_SECONDS": 0,
     })
     with app.app_context():
         yield app

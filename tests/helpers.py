@@ -84,3 +84,10 @@ def row_with(response, text):
     rows = [row for row in parse(response).rows if text in row]
     assert len(rows) == 1, f"expected one row with {text!r}, found {rows}"
     return rows[0]
+
+
+def static_url(filename: str) -> str:
+    """The address pages link a static file by: its path with the content hash (``?v=…``)."""
+    from flask import url_for
+
+    return url_for("static", filename=filename, _external=False)

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from portal import calendar
 from portal.api import bp
-from portal.api.freshness import conditional
+from portal.freshness import conditional
 from portal.data_version import REGISTRY
 from portal.extensions import db
 from portal.registry import open_data

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from portal import calendar
 from portal.api import bp, error_response
-from portal.api.freshness import conditional
+from portal.freshness import conditional
 from portal.data_version import REGISTRY
 from portal.extensions import db
 from portal.models import Town, WaterBody

@@ -8,7 +8,7 @@ from flask import Response, current_app, send_file
 
 from portal import calendar
 from portal.api import bp
-from portal.api.freshness import conditional
+from portal.freshness import conditional
 from portal.data_version import REGISTRY
 from portal.extensions import db
 from portal.monitoring import open_data

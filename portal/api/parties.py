@@ -7,7 +7,7 @@ from flask import Response, current_app, request
 
 from portal import calendar
 from portal.api import bp, error_response
-from portal.api.freshness import conditional
+from portal.freshness import conditional
 from portal.data_version import REGISTRY
 from portal.public.parties import town_from_args
 from portal.registry import parties

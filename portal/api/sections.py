@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from portal import calendar
 from portal.api import bp
-from portal.api.freshness import conditional
+from portal.freshness import conditional
 from portal.data_version import REGISTRY
 from portal.monitoring import sections
 from portal.public import sections as presenters

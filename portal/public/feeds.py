@@ -11,7 +11,7 @@ from flask import current_app, render_template, request
 from flask_babel import gettext as _
 
 from portal import calendar
-from portal.api.freshness import conditional
+from portal.freshness import conditional
 from portal.data_version import REGISTRY
 from portal.models import OutfallEvent
 from portal.public import bp

@@ -55,7 +55,7 @@ def type_marks() -> dict[str, str]:
 
 
 @bp.get("/")
-@cached_page(REGISTRY, max_stale=60)
+@cached_page(REGISTRY, may_be_stale=True)
 def home():
     """The public map, with a filter form and counts that work without JavaScript."""
     outfall_filter = OutfallFilter.from_args(request.args)

@@ -17,7 +17,7 @@ from portal.reports import accountability
 
 @bp.get("/progress")
 # Counting everything is the dearest public page: recounted at most once a minute while data change.
-@cached_page(REGISTRY, REPORTS, max_stale=60)
+@cached_page(REGISTRY, REPORTS, may_be_stale=True)
 def progress():
     """The rectification campaign and the handling of complaints in figures, each linked to what it counts.
 

@@ -62,7 +62,8 @@ def test_a_committed_change_shows_on_the_next_visit(client, registry):
         assert "改名后的排污口" in client.get(path).get_data(as_text=True), path
 
 
-def test_progress_and_the_map_are_recounted_at_most_once_a_minute(client, registry, monkeypatch):
+def test_progress_and_the_map_are_recounted_at_most_once_a_minute(app, client, registry, monkeypatch):
+    app.config["PAGE_CACHE_STALE_SECONDS"] = 60
     clock = [time.time()]
     monkeypatch.setattr(time, "time", lambda: clock[0])
     for path in ("/progress", "/"):

@@ -24,6 +24,7 @@ from helpers import (
     parse,
     row_for,
     row_with,
+    static_url,
     text_of,
 )
 
@@ -77,7 +78,7 @@ def test_list_is_accessible_without_javascript(client):
     assert "<caption" in html and '<th scope="col">' in html and '<th scope="row">' in html
     assert 'name="viewport"' in html
     # The only script is the header's menu button, and the page works without it.
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/site_menu.js">']
+    assert re.findall(r"<script[^>]*>", html) == [f'<script src="{static_url("js/site_menu.js")}">']
 
 
 @pytest.mark.parametrize("search", ["HZ-007", "HZ-00", "木材厂", "兴安林业", "林业局", "23276400700"])

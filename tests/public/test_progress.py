@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from factories import make_event, make_outfall, make_person, make_plan, make_town
-from helpers import commit_and_forget, text_of
+from helpers import commit_and_forget, static_url, text_of
 
 from portal.registry import open_data
 from portal.calendar import today
@@ -163,7 +163,7 @@ def test_charts_are_images_with_titles_and_tables_carry_their_numbers(client, re
     assert len(tables) == 10  # the eight charts' tables, and complaints per town and per department
     for table in tables:
         assert "<caption" in table and '<th scope="col"' in table and '<th scope="row"' in table
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/site_menu.js">']  # the header's menu
+    assert re.findall(r"<script[^>]*>", html) == [f'<script src="{static_url("js/site_menu.js")}">']  # the header's menu
 
 
 def test_no_person_name_or_telephone_on_progress(client, registry):

@@ -16,7 +16,7 @@ from factories import (
     make_town,
     make_water_body,
 )
-from helpers import commit_and_forget, counted_statements, parse, text_of
+from helpers import commit_and_forget, counted_statements, parse, static_url, text_of
 from PIL import Image
 
 from portal.extensions import db
@@ -178,7 +178,7 @@ def test_signboard_carries_the_outfalls_facts_people_telephone_and_qr(app, clien
     assert "区河长" not in page  # the board names the town's chief
     assert re.search(r'<h1 class="sign-title">入河排污口标识牌</h1>', html)
     assert re.search(r'<img class="sign-qr" src="/outfalls/HZ-010/qr.svg"[^>]*alt="[^"]+"', html)
-    assert '<link rel="stylesheet" href="/static/css/print.css">' in html
+    assert f'<link rel="stylesheet" href="{static_url("css/print.css")}">' in html
     assert re.search(r'<button type="button" class="button print-button" data-print hidden>', html)
     assert "sign-demo-band" not in html
 
@@ -243,7 +243,7 @@ def test_town_page_has_a_board_for_each_of_its_outfalls_one_per_page(client):
     assert "HY-009" not in boards and "/outfalls/HY-009" in parse(response).links
     assert "不再设置标识牌" in text_of(response)
     assert "共 3 块标识牌，打印时每块占一页" in text_of(response)
-    assert '<link rel="stylesheet" href="/static/css/print.css">' in html
+    assert f'<link rel="stylesheet" href="{static_url("css/print.css")}">' in html
 
 
 def test_unknown_town_is_not_found(client):

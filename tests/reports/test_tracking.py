@@ -595,7 +595,7 @@ def test_geojson_has_only_published_reports_at_approximate_positions(client):
 def test_map_offers_the_report_layer(client):
     html = text_of(client.get("/"))
 
-    assert 'data-reports-url="/api/v1/reports.geojson"' in html
+    assert 'data-map-url="/api/v1/map"' in html  # the layer is asked of it with layer=reports
     strings = json.loads(html.split('id="map-strings">', 1)[1].split("</script>", 1)[0])
     assert strings["reports_layer"] == "在地图上显示公开的举报"
 
