@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from functools import wraps
 from urllib.parse import urlencode
@@ -48,10 +49,17 @@ def cached_page(*scopes: str, may_be_stale: bool = False):
                 return view(*args, **kwargs)
             versions = data_version.numbers(scopes)
             key = _key()
-            entry = _get(store, key)
             stale_for = current_app.config["PAGE_CACHE_STALE_SECONDS"] if may_be_stale else 0
-            if entry is not None and (entry["versions"] == versions
-                                      or time.time() - entry["stored_at"] < stale_for):
+
+            def servable(entry) -> bool:
+                return entry is not None and (entry["versions"] == versions
+                                              or time.time() - entry["stored_at"] < stale_for)
+
+            entry = _get(store, key)
+            if not servable(entry) and _wait_for_rendering(key):
+                entry = _get(store, key)  # another thread may have rendered it while this one waited
+            if servable(entry):
+                _done_rendering()
                 g.page_cache = "hit"
                 return _response(entry)
             response = current_app.make_response(view(*args, **kwargs))
@@ -75,6 +83,7 @@ def init_app(app) -> None:
         app.extensions[_EXTENSION] = SimpleCache(threshold=app.config["PAGE_CACHE_ENTRIES"],
                                                  default_timeout=app.config["PAGE_CACHE_SECONDS"])
     app.after_request(_keep)
+    app.teardown_request(_done_rendering)  # a turn is never kept past its request, whatever happened
 
 
 def _redis_cache(url: str, timeout: int) -> RedisCache:
@@ -134,8 +143,38 @@ def _response(entry: dict) -> Response:
     return response.make_conditional(request)
 
 
+# Renderings of one page in one process take turns, so a burst of readers after a change (or the
+# first minute after a start) renders it once instead of once per thread: the others wait and are
+# served what the first stored. Locks are striped by key, so they stay few; a rendering that takes
+# longer than the wait (a recount at a million reports) lets the next one render too.
+_RENDERING = [threading.Lock() for _ in range(64)]
+_RENDER_WAIT_SECONDS = 30
+
+
+def _wait_for_rendering(key: str) -> bool:
+    """Take this page's rendering turn (waiting for another thread's); False if the wait ran out."""
+    lock = _RENDERING[int(key[:8], 16) % len(_RENDERING)]
+    if not lock.acquire(timeout=_RENDER_WAIT_SECONDS):
+        return False
+    g.page_cache_turn = lock
+    return True
+
+
+def _done_rendering(_error=None) -> None:
+    lock = g.pop("page_cache_turn", None)
+    if lock is not None:
+        lock.release()
+
+
 def _keep(response: Response) -> Response:
     """Store a fresh cacheable response; answer 304 when the reader already has it."""
+    try:
+        return _store(response)
+    finally:
+        _done_rendering()
+
+
+def _store(response: Response) -> Response:
     state = g.pop("page_cache", None)
     if state is None or state == "hit":
         return response

@@ -159,3 +159,23 @@ def test_servers_sharing_redis_share_the_cache(app, database_url, tmp_path, monk
         db.engine.dispose()
     with servers[0].app_context():
         db.engine.dispose()
+
+
+def test_readers_arriving_together_wait_for_one_rendering(cached_client, app):
+    import threading
+
+    from portal.page_cache import _RENDERING, _key
+
+    with app.test_request_context("/test-cached", base_url="http://portal.test"):
+        lock = _RENDERING[int(_key()[:8], 16) % len(_RENDERING)]
+    lock.acquire()  # a rendering of the page is under way in another thread
+    answers = []
+    readers = [threading.Thread(target=lambda: answers.append(app.test_client().get("/test-cached").status_code))
+               for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    lock.release()
+    for reader in readers:
+        reader.join(10)
+    assert answers == [200, 200, 200]
+    assert CALLS == ["cached"]  # the first reader through rendered it; the other two were served its copy
