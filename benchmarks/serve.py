@@ -428,6 +428,7 @@ def run_engine(engine: str, args, peer: Peer | None) -> dict:
     try:
         endpoints = portal_endpoints(t)
         cookie = sign_in(server.url)
+        result["first_request"] = warm_up(server, {**endpoints, "back_office": "/admin/reports?queue=new"}, cookie)
         for round_number in range(args.rounds):
             for name, path in endpoints.items():
                 result["rounds"].setdefault(name, []).append(wrk(server.url + path, args.duration))
@@ -469,6 +470,21 @@ def run_engine(engine: str, args, peer: Peer | None) -> dict:
 
 
 # ── the report
+def warm_up(server: Server, endpoints: dict, cookie: dict) -> dict:
+    """Each page's first request (seconds, one worker rendering it cold), then enough requests at once
+    that every worker has rendered and cached each page: the rounds measure a running server, not its
+    first minute. The first requests are reported beside the rounds."""
+    first = {}
+    for name, path in endpoints.items():
+        headers = cookie if name == "back_office" else {}
+        started = time.perf_counter()
+        Browser().open(server.url + path, headers=headers, timeout=600).read()
+        first[name] = time.perf_counter() - started
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda _: Browser().open(server.url + path, headers=headers, timeout=600).read(), range(32)))
+    return first
+
+
 def median(rounds: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in rounds)
 
@@ -501,6 +517,11 @@ def write_report(results: list[dict], info: dict, command: str, out: Path) -> No
             errors = sum(x["errors"] for x in rounds[name]), sum(x["non2xx"] for x in rounds[name])
             lines.append(f"| {LABELS.get(name, name)} | {rps:,.1f} | {median(rounds[name], 'p50'):.1f} | "
                          f"{median(rounds[name], 'p99'):.1f} | {100 * rps / ceiling:.0f} % | {errors[0]} / {errors[1]} |")
+        if "first_request" in r:
+            lines += ["", "Each page's first request after the server started (one worker, nothing cached yet; "
+                      "the rounds above follow a warm-up in which every worker rendered each page):", "",
+                      "| endpoint | first request s |", "|---|---|"]
+            lines += [f"| {LABELS.get(name, name)} | {seconds:.2f} |" for name, seconds in r["first_request"].items()]
         lines += ["", "Map data on the wire (bytes; features):", "", "| zoom | identity | gzip | br | features |",
                   "|---|---|---|---|---|"]
         for name, sizes in r.get("map_sizes", {}).items():

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer
+from sqlalchemy import Integer, case, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -152,3 +152,54 @@ def _cell_index_sqlite(element, compiler, **kw):
     coordinate, origin, cell = list(element.clauses)
     return "CAST((%s - %s) / %s AS INTEGER)" % (
         compiler.process(coordinate, **kw), compiler.process(origin, **kw), compiler.process(cell, **kw))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One counted cell of a view: how many, where (their mean position and bounds), by status."""
+
+    count: int
+    overdue: int
+    mean_longitude: float
+    mean_latitude: float
+    bounds: tuple[float, float, float, float]  # west, south, east, north of the points themselves
+    first_id: int  # the lowest id inside: the point itself when the cell holds one
+    by_status: dict[str, int]
+
+    def feature(self, **properties) -> dict:
+        """The cell as a GeoJSON cluster feature; ``properties`` add to (or override) its own."""
+        return {
+            "type": "Feature",
+            "geometry": {"type": "Point",
+                         "coordinates": [round(self.mean_longitude, 5), round(self.mean_latitude, 5)]},
+            "properties": {
+                "kind": "cluster", "count": self.count, "by_status": self.by_status,
+                # Where to zoom to see them apart: the box of the points themselves, not of the cell.
+                "bounds": list(self.bounds), **properties,
+            },
+        }
+
+
+def counted_cells(session, located, statuses) -> list[Cell]:
+    """Count a view's points per cell in one grouped statement.
+
+    ``located`` is a subquery with the columns ``column`` and ``row`` (``cell_index`` of each point),
+    ``id``, ``longitude``, ``latitude``, ``status`` and, where it applies, ``overdue`` (1/0).
+    """
+    overdue = located.c.overdue if "overdue" in located.c else literal(0)
+    rows = session.execute(
+        select(
+            func.count(), func.sum(overdue), func.avg(located.c.longitude), func.avg(located.c.latitude),
+            func.min(located.c.longitude), func.min(located.c.latitude),
+            func.max(located.c.longitude), func.max(located.c.latitude), func.min(located.c.id),
+            *(func.sum(case((located.c.status == code, 1), else_=0)) for code in statuses),
+        )
+        .group_by(located.c.column, located.c.row)
+        .order_by(located.c.row, located.c.column)
+    )
+    return [
+        Cell(count=count, overdue=int(late or 0), mean_longitude=float(mean_lon), mean_latitude=float(mean_lat),
+             bounds=(float(west), float(south), float(east), float(north)), first_id=first_id,
+             by_status={code: int(n) for code, n in zip(statuses, by_status) if n})
+        for count, late, mean_lon, mean_lat, west, south, east, north, first_id, *by_status in rows
+    ]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Float, case, func, literal, select
+from sqlalchemy import Float, case, literal, select
 from sqlalchemy.orm import aliased
 
 from portal.extensions import db
-from portal.map_grid import MAX_FEATURES, ORIGIN_LAT, ORIGIN_LON, Grid, cell_index
+from portal.map_grid import MAX_FEATURES, ORIGIN_LAT, ORIGIN_LON, Cell, Grid, cell_index, counted_cells
 from portal.models import Outfall, RectificationPlan, ResponsibleParty, Town, WaterBody
 from portal.registry import vocabulary as vocab
 from portal.registry.filters import OutfallFilter
@@ -47,57 +47,31 @@ def outfall_map(grid: Grid, outfall_filter: OutfallFilter, today: date) -> dict:
     )
     located = outfall_filter.apply(located, today).subquery("located")
     statuses = vocab.PLAN_STATUSES.codes()
-    counted = (
-        select(
-            located.c.column, located.c.row, func.count().label("count"), func.sum(located.c.overdue),
-            func.avg(located.c.longitude), func.avg(located.c.latitude),
-            func.min(located.c.longitude), func.min(located.c.latitude),
-            func.max(located.c.longitude), func.max(located.c.latitude), func.min(located.c.id),
-            *(func.sum(case((located.c.status == code, 1), else_=0)) for code in statuses),
-        )
-        .group_by(located.c.column, located.c.row)
-        .order_by(located.c.row, located.c.column)
-    )
-    cells = db.session.execute(counted).all()
+    cells = counted_cells(db.session, located, statuses)
 
-    total = sum(row[2] for row in cells)
+    total = sum(cell.count for cell in cells)
     by_status = dict.fromkeys((*statuses, NO_PLAN), 0)
-    overdue = 0
-    for row in cells:
-        overdue += int(row[3] or 0)
-        for code, count in zip(statuses, row[11:]):
-            by_status[code] += int(count or 0)
+    for cell in cells:
+        for code, count in cell.by_status.items():
+            by_status[code] += count
     by_status[NO_PLAN] = total - sum(by_status[code] for code in statuses)
+    overdue = sum(cell.overdue for cell in cells)
 
     if grid.shows_single_outfalls and total <= MAX_FEATURES:
         features = [feature for _, feature in _single_outfalls(_in_box(grid, outfall_filter, today))]
     else:
-        lone_ids = [row[10] for row in cells if row[2] == 1]
-        singles = dict(_single_outfalls(_by_ids(lone_ids, today)))
-        features = []
-        for row in cells:
-            if row[2] == 1 and row[10] in singles:
-                features.append(singles[row[10]])
-            else:
-                features.append(_cluster(row, statuses))
+        singles = dict(_single_outfalls(_by_ids([cell.first_id for cell in cells if cell.count == 1], today)))
+        features = [singles[cell.first_id] if cell.count == 1 and cell.first_id in singles else _cluster(cell)
+                    for cell in cells]
     return {"features": features, "total": total, "by_status": by_status, "overdue": overdue}
 
 
-def _cluster(row, statuses) -> dict:
-    count, overdue, mean_lon, mean_lat, west, south, east, north = row[2:10]
-    cell_statuses = {code: int(n) for code, n in zip(statuses, row[11:]) if n}
-    unplanned = count - sum(cell_statuses.values())
+def _cluster(cell: Cell) -> dict:
+    by_status = dict(cell.by_status)
+    unplanned = cell.count - sum(by_status.values())
     if unplanned:
-        cell_statuses[NO_PLAN] = unplanned
-    return {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [round(float(mean_lon), 5), round(float(mean_lat), 5)]},
-        "properties": {
-            "kind": "cluster", "count": count, "by_status": cell_statuses, "overdue": int(overdue or 0),
-            # Where to zoom to see them apart: the box of the outfalls themselves, not of the cell.
-            "bounds": [float(west), float(south), float(east), float(north)],
-        },
-    }
+        by_status[NO_PLAN] = unplanned
+    return cell.feature(by_status=by_status, overdue=cell.overdue)
 
 
 def _single_query(today: date):

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Float, Numeric, case, cast, func, literal, select
+from sqlalchemy import Float, Numeric, cast, func, literal, select
 
 from portal.extensions import db
-from portal.map_grid import MAX_FEATURES, ORIGIN_LAT, ORIGIN_LON, Grid, cell_index
+from portal.map_grid import MAX_FEATURES, ORIGIN_LAT, ORIGIN_LON, Grid, cell_index, counted_cells
 from portal.models import Report, Town
 from portal.registry.filters import clean_text, parse_id
 from portal.registry.vocabulary import REPORT_CATEGORIES, REPORT_STATUSES
@@ -91,23 +91,12 @@ def report_map(grid: Grid, report_filter: ReportMapFilter) -> dict:
         .subquery("located")
     )
     statuses = REPORT_STATUSES.codes()
-    counted = (
-        select(
-            located.c.column, located.c.row, func.count(),
-            func.avg(located.c.longitude), func.avg(located.c.latitude),
-            func.min(located.c.longitude), func.min(located.c.latitude),
-            func.max(located.c.longitude), func.max(located.c.latitude), func.min(located.c.id),
-            *(func.sum(case((located.c.status == code, 1), else_=0)) for code in statuses),
-        )
-        .group_by(located.c.column, located.c.row)
-        .order_by(located.c.row, located.c.column)
-    )
-    cells = db.session.execute(counted).all()
-    total = sum(row[2] for row in cells)
+    cells = counted_cells(db.session, located, statuses)
+    total = sum(cell.count for cell in cells)
     by_status = dict.fromkeys(statuses, 0)
-    for row in cells:
-        for code, count in zip(statuses, row[10:]):
-            by_status[code] += int(count or 0)
+    for cell in cells:
+        for code, count in cell.by_status.items():
+            by_status[code] += count
 
     if grid.shows_single_outfalls and total <= MAX_FEATURES:
         query = _single_query().where(*report_filter.conditions(),
@@ -115,27 +104,14 @@ def report_map(grid: Grid, report_filter: ReportMapFilter) -> dict:
                                       Report.latitude.between(grid.south, grid.north))
         features = [feature for _, feature in _single_reports([db.session.execute(query)])]
     else:
-        lone_ids = [row[9] for row in cells if row[2] == 1]
+        lone_ids = [cell.first_id for cell in cells if cell.count == 1]
         singles = dict(_single_reports(
             db.session.execute(_single_query().where(Report.published.is_(True),
                                                      Report.id.in_(lone_ids[start:start + _ID_CHUNK])))
             for start in range(0, len(lone_ids), _ID_CHUNK)))
-        features = [singles[row[9]] if row[2] == 1 and row[9] in singles else _cluster(row, statuses)
-                    for row in cells]
+        features = [singles[cell.first_id] if cell.count == 1 and cell.first_id in singles else cell.feature()
+                    for cell in cells]
     return {"features": features, "total": total, "by_status": by_status}
-
-
-def _cluster(row, statuses) -> dict:
-    count, mean_lon, mean_lat, west, south, east, north = row[2:9]
-    return {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [round(float(mean_lon), 5), round(float(mean_lat), 5)]},
-        "properties": {
-            "kind": "cluster", "count": count,
-            "by_status": {code: int(n) for code, n in zip(statuses, row[10:]) if n},
-            "bounds": [float(west), float(south), float(east), float(north)],
-        },
-    }
 
 
 def _single_query():
