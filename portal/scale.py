@@ -128,6 +128,9 @@ def seed(outfalls: int, reports: int, random_seed: int = 10, echo=lambda message
     counts = builder.places()
     counts |= builder.outfalls(outfalls)
     counts |= builder.reports(reports)
+    # Statistics for the planner (PostgreSQL and SQLite alike): without them, the first queries over
+    # tables just filled by COPY or executemany are planned as if the tables were empty.
+    db.session.execute(text("ANALYZE"))
     plan_summary.refresh_all(db.session)
     _advance_sequences(counts)
     data_version.mark_changed(db.session, data_version.REGISTRY, data_version.REPORTS)

@@ -51,17 +51,25 @@ def overdue_condition(today: date):
 
 
 def refresh_all(session: Session) -> None:
-    """Compute every outfall's summary again in four statements (after a bulk load of plans)."""
-    plan = RectificationPlan
+    """Compute every outfall's summary again (after a bulk load of plans), in two statements: clear
+    them all, then set them from one grouped pass over the plans (UPDATE … FROM), never a subquery
+    per outfall. ``updated_at`` stays: a summary is derived, not an edit."""
+    plan, table = RectificationPlan, Outfall.__table__
     due = func.coalesce(plan.transition_ends_on, plan.deadline)
-    rank = case(STATUS_RANKS, value=plan.status, else_=UNKNOWN_STATUS_RANK)
-    mine = plan.outfall_id == Outfall.id
-    session.execute(update(Outfall).values(
-        main_plan_id=select(func.min(plan.id)).where(mine).scalar_subquery(),
-        plans_due_on=select(func.min(due)).where(mine).scalar_subquery(),
-        plans_status_rank=select(func.min(rank)).where(mine).scalar_subquery(),
-        open_due_on=select(func.min(due)).where(mine, plan.status.notin_(DONE_STATUSES)).scalar_subquery(),
-    ).execution_options(synchronize_session=False))
+    summary = (
+        select(
+            plan.outfall_id.label("outfall_id"),
+            func.min(plan.id).label("main_plan_id"),
+            func.min(due).label("plans_due_on"),
+            func.min(case(STATUS_RANKS, value=plan.status, else_=UNKNOWN_STATUS_RANK)).label("plans_status_rank"),
+            func.min(case((plan.status.notin_(DONE_STATUSES), due))).label("open_due_on"),
+        )
+        .group_by(plan.outfall_id)
+        .subquery("summary")
+    )
+    session.execute(update(table).values({**dict.fromkeys(_COLUMNS), "updated_at": table.c.updated_at}))
+    session.execute(update(table).where(table.c.id == summary.c.outfall_id).values(
+        {**{column: summary.c[column] for column in _COLUMNS}, "updated_at": table.c.updated_at}))
 
 
 @event.listens_for(Session, "after_flush")

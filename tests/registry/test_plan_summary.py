@@ -76,9 +76,11 @@ def test_refresh_all_puts_right_what_bulk_statements_wrote(app):
     db.session.execute(update(RectificationPlan).where(RectificationPlan.id == outfall.plans[0].id)
                        .values(status="closed"))
     db.session.commit()
+    edited_at = db.session.scalar(select(Outfall.updated_at))
     plan_summary.refresh_all(db.session)
     db.session.commit()
     assert _summary(outfall)[1:] == (date(2026, 2, 1), 0, date(2026, 2, 1))
+    assert outfall.updated_at == edited_at  # derived, not an edit: /data's "last changed" stays
     db.session.execute(delete(RectificationPlan))
     plan_summary.refresh_all(db.session)
     db.session.commit()
