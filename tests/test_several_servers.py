@@ -1,7 +1,7 @@
 """More than one server: rate limits counted in Redis, photos on a shared PHOTO_ROOT, the outbox and
 the escalation command safe when run twice at once, sessions and CSRF tokens valid on every server.
 
-The last test starts the real thing on PostgreSQL: two app processes (gunicorn), two outbox workers,
+The last test starts the real thing on PostgreSQL: two app processes (`portal serve`), two outbox workers,
 one database, one Redis, one photo folder, and a real SMTP server in this process.
 """
 from __future__ import annotations
@@ -317,8 +317,9 @@ def wait_until(condition, what: str, seconds: float = 30):
 
 
 def start(command, env, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=PROJECT,
-                            start_new_session=True)
+    with log.open("w") as output:  # the child writes to its own copy of the descriptor
+        return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=PROJECT,
+                                start_new_session=True)
 
 
 def stop(processes) -> None:
@@ -371,8 +372,8 @@ def test_two_servers_and_two_workers_on_one_postgresql_database(app, tmp_path):
             for number in (1, 2):
                 port = free_port()
                 env = portal_env(url, tmp_path / f"instance-{number}", **shared)
-                processes.append(start([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-                                        "--workers", "1", "portal:create_app()"], env, tmp_path / f"server-{number}.log"))
+                processes.append(start([*PORTAL, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+                                       env, tmp_path / f"server-{number}.log"))
                 processes.append(start([*PORTAL, "send-notifications", "--loop", "--interval", "0.2"], env,
                                        tmp_path / f"worker-{number}.log"))
                 servers.append(f"http://127.0.0.1:{port}")
