@@ -12,7 +12,8 @@ them come from ``portal.workflow``.
 """
 from __future__ import annotations
 
-from sqlalchemy import false, or_, true
+from sqlalchemy import false, select, true, union
+from sqlalchemy.orm import aliased
 
 from portal.models import Account, Outfall, Report
 from portal import workflow
@@ -111,17 +112,21 @@ def visible_reports(account: Account | None):
     role = account.role
     if role in ("admin", "auditor"):
         return true()
-    mine = Report.assignee_id == account.id
+    own = aliased(Report, name="visible_report")
+    branches = [own.assignee_id == account.id]  # what is assigned to them, wherever it is
     if role == "town":
-        scope = Report.town_id == account.town_id if account.town_id is not None else false()
+        if account.town_id is not None:
+            branches.append(own.town_id == account.town_id)
     elif role == "department":
-        scope = Report.department_code == account.department_code if account.department_code else false()
+        if account.department_code:
+            branches.append(own.department_code == account.department_code)
     else:  # chief
-        parts = [column == value for column, value in ((Report.town_id, account.town_id),
-                                                         (Report.water_body_id, account.water_body_id),
-                                                         (Report.chief_id, account.chief_id)) if value is not None]
-        scope = or_(*parts) if parts else false()
-    return or_(scope, mine)
+        branches += [column == value for column, value in ((own.town_id, account.town_id),
+                                                             (own.water_body_id, account.water_body_id),
+                                                             (own.chief_id, account.chief_id)) if value is not None]
+    # The ids of each branch, united: every branch is read from its own index. An OR of the columns
+    # made SQLite read all of a million reports for one town's queue.
+    return Report.id.in_(union(*(select(own.id).where(branch) for branch in branches)))
 
 
 def outfall_in_scope(account: Account, outfall: Outfall) -> bool:
