@@ -109,11 +109,12 @@ def test_markup_in_town_river_outfall_and_report_names_is_text_on_the_home_map(h
     expect(popup.locator("h3")).to_contain_text(OUTFALL_NAME)
     expect(popup).to_contain_text(TOWN_NAME)
     expect(popup).to_contain_text(WATER_NAME)
-    # The published reports' layer: the report's popup names the planted town as text too.
+    # The published reports' layer: the report's popup names the planted town as text too. (The
+    # outfall's popup may stay open beside it: a redraw keeps unchanged markers and their popups.)
     page.locator("#map-reports-checkbox").check()
     expect(page.locator("#map")).to_have_attribute("data-report-count", "1")
     page.evaluate("""() => window.portalMap.reports().eachLayer((marker) => marker.openPopup())""")
-    expect(page.locator(".leaflet-popup")).to_contain_text(TOWN_NAME)
+    expect(page.locator(".leaflet-popup").filter(has_not_text=OUTFALL_NAME)).to_contain_text(TOWN_NAME)
     assert_nothing_ran(page)
 
 
