@@ -16,7 +16,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from shapely.geometry import Point, shape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -580,6 +579,8 @@ def _approval(subtype: str, measure: str) -> str:
 
 def _place(rng, town: Town, water: WaterBody) -> tuple[float, float]:
     """A point inside the town near its receiving water, rounded as the ledger stores coordinates."""
+    from shapely.geometry import Point, shape  # here: the app loads this module for its CLI commands
+
     area = shape(town.boundary_geometry)
     line = None
     if water.geometry:

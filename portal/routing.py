@@ -36,19 +36,19 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
-import shapely
 from flask import current_app
-from shapely.geometry import Point, shape
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Department, DutyShift, Outfall, RiverChief, Town, WaterBody
 from portal.models.types import utcnow
 from portal.registry.vocabulary import OUTFALL_SUBTYPES, OUTFALL_TYPES, REPORT_CATEGORIES
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 # A point this close to a town's boundary counts as on it (GPS is good to metres, not millimetres).
 BOUNDARY_TOLERANCE_METRES = 1.0
@@ -296,6 +296,9 @@ def _window(shift: Shift, zone: ZoneInfo) -> str:
 
 def _distances(point: Position, areas: list[Area], limit_m: float) -> list[tuple[float, Area]]:
     """(metres, area) for every area with a geometry that may lie within ``limit_m``, nearest first."""
+    # Here, not at the top: shapely and numpy (26 MB) load in the workers that route a report, not in all.
+    from shapely.geometry import Point, shape
+
     kx, ky = _metres_per_degree(point.lat)
     # A box of ``limit_m`` around the point, in degrees: areas whose bounds miss it are too far.
     margin_x, margin_y = (limit_m + BOUNDARY_TOLERANCE_METRES) / kx, (limit_m + BOUNDARY_TOLERANCE_METRES) / ky
@@ -323,6 +326,8 @@ def _metres_per_degree(lat: float) -> tuple[float, float]:
 
 def _project(geometry: BaseGeometry, origin: Position, kx: float, ky: float) -> BaseGeometry:
     """The geometry in metres east and north of ``origin``."""
+    import shapely
+
     return shapely.transform(geometry, lambda coords: (coords - (origin.lon, origin.lat)) * (kx, ky))
 
 

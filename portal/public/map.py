@@ -16,7 +16,7 @@ from portal.registry import locations, queries
 from portal.registry import vocabulary as vocab
 from portal.registry.filters import OutfallFilter
 
-# Where the map opens before the towns are drawn: the district seat, 呼中镇 (DOMAIN.md §7).
+# Where the map opens when no town has a boundary: the district seat, 呼中镇 (DOMAIN.md §7).
 DISTRICT_CENTRE = (52.0306, 123.5888)
 DISTRICT_ZOOM = 9
 
@@ -68,6 +68,7 @@ def home():
         basemap_layers=basemap_layers(current_app.config),
         centre=DISTRICT_CENTRE,
         zoom=DISTRICT_ZOOM,
+        bounds=locations.towns_extent(),
         type_marks=type_marks(),
         status_labels={term.code: vocab.PLAN_STATUSES.display(term.code) for term in vocab.PLAN_STATUSES},
     )

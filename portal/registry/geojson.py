@@ -13,8 +13,6 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from shapely.geometry import shape
-from shapely.validation import explain_validity
 
 POLYGONS = ("Polygon", "MultiPolygon")
 LINES = ("LineString", "MultiLineString")
@@ -162,6 +160,9 @@ def feature_geometry(feature, accepted: tuple[str, ...], expected: str) -> tuple
     problems = _range_problems(rings)
     if problems:
         return None, problems
+    # Here, not at the top: shapely and numpy (26 MB) load in the worker that reads a place file, not in all.
+    from shapely.geometry import shape
+
     parsed = shape(geometry)
     if parsed.is_empty:
         return None, [_("几何图形为空")]
@@ -223,6 +224,8 @@ def _range_problems(rings) -> list[str]:
 
 def _explain(geometry) -> str:
     """GEOS's reason a geometry is invalid, in Chinese, with the place and the original text."""
+    from shapely.validation import explain_validity
+
     reason = explain_validity(geometry)
     match = re.match(r"^(.*?)\[\s*([-\d.eE+]+)\s+([-\d.eE+]+)\s*\]$", reason)
     words, where = ((match.group(1), _("，位于 [%(lon)s, %(lat)s]", lon=match.group(2), lat=match.group(3)))

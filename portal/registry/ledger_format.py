@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
-
 from portal.registry import vocabulary as vocab
 
 COORDINATE_PLACES = 6  # about 0.1 m: finer than any survey, and stable through export → import
@@ -267,6 +264,10 @@ def write_only_text(sheet, text: str):
     """Text for a write-only sheet's row: the text itself where openpyxl stores it as plain text (cheap:
     one shared cell), else a cell of its own typed as text — a formula "=…", an error code "#N/A", a
     character XML cannot carry."""
+    # Here, not at the top: a worker that never writes a spreadsheet never loads openpyxl (35 MB).
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
+
     if not (text.startswith("=") or text in ERROR_CODES or XML_ILLEGAL.search(text)):
         return text
     cell = WriteOnlyCell(sheet)

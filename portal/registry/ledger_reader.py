@@ -14,11 +14,12 @@ import zipfile
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from openpyxl.worksheet.cell_range import CellRange
+from typing import TYPE_CHECKING, Any
 
 from portal.registry.ledger_format import COLUMNS_BY_FIELD, clean_text, csv_unprotected, field_for_header
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.cell_range import CellRange
 
 HEADER_SEARCH_ROWS = 30
 # Bounds that keep a hostile or broken file from exhausting memory or CPU. A sheet may declare any
@@ -202,6 +203,8 @@ def _merged_ranges(workbook, sheet) -> list[CellRange]:
     document type declaration (the way to entity bombs) is refused, as defusedxml would.
     """
     from xml.parsers import expat
+
+    from openpyxl.worksheet.cell_range import CellRange
 
     ranges: list[CellRange] = []
 

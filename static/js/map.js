@@ -86,6 +86,12 @@
       fitted = true;
     }
   }
+  // Else the towns' extent, which the page gives (data-bounds): the first view is then known before
+  // the towns' GeoJSON has come, and the outfalls can be asked for at once.
+  var extent = JSON.parse(data.bounds || 'null');
+  if (!fitted && extent && extent.length === 4 && extent.every(isFinite)) {
+    fitOnce(L.latLngBounds([[extent[1], extent[0]], [extent[3], extent[2]]]));
+  }
 
   function fitOnce(bounds) {
     if (!fitted && bounds && bounds.isValid()) {
@@ -95,44 +101,48 @@
   }
 
   // ── Towns and rivers: the map's own geography ─────────────────────────────────────────────────
-  var townsRequest = fetchJson(data.townsUrl).then(function (collection) {
-    var sources = {};
-    var layer = L.geoJSON(collection, {
-      pane: 'towns',
-      interactive: false,
-      style: {color: '#0b3d5c', weight: 2, dashArray: '6 4', fillColor: '#0b3d5c', fillOpacity: 0.04},
-      onEachFeature: function (feature, townLayer) {
-        var props = feature.properties || {};
-        if (props.boundary_source) sources[props.boundary_source] = true;
-        // A town's name comes from `import-areas`: shown as text, never as HTML.
-        window.PortalMaps.nameLabels(townLayer, props.name, 'town-label', 'townNames');
+  function loadTowns() {
+    return fetchJson(data.townsUrl).then(function (collection) {
+      var sources = {};
+      var layer = L.geoJSON(collection, {
+        pane: 'towns',
+        interactive: false,
+        style: {color: '#0b3d5c', weight: 2, dashArray: '6 4', fillColor: '#0b3d5c', fillOpacity: 0.04},
+        onEachFeature: function (feature, townLayer) {
+          var props = feature.properties || {};
+          if (props.boundary_source) sources[props.boundary_source] = true;
+          // A town's name comes from `import-areas`: shown as text, never as HTML.
+          window.PortalMaps.nameLabels(townLayer, props.name, 'town-label', 'townNames');
+        }
+      }).addTo(map);
+      var note = document.getElementById('map-boundary-note');
+      if (note && Object.keys(sources).length) {
+        note.textContent = t('boundary_sources', {sources: Object.keys(sources).join(t('separator'))});
+        note.hidden = false;
       }
-    }).addTo(map);
-    var note = document.getElementById('map-boundary-note');
-    if (note && Object.keys(sources).length) {
-      note.textContent = t('boundary_sources', {sources: Object.keys(sources).join(t('separator'))});
-      note.hidden = false;
-    }
-    return layer;
-  }).catch(function () { return null; });
+      return layer;
+    }).catch(function () { return null; });
+  }
 
-  fetchJson(data.watersUrl).then(function (collection) {
-    L.geoJSON(collection, {
-      pane: 'waters',
-      style: function (feature) {
-        var isLine = /LineString$/.test(feature.geometry.type);
-        return isLine ? {color: '#1f78b4', weight: 3, opacity: 0.9}
-                      : {color: '#1f78b4', weight: 1, fillColor: '#a6cee3', fillOpacity: 0.8};
-      },
-      onEachFeature: function (feature, waterLayer) {
-        var props = feature.properties || {};
-        var text = props.target_class
-          ? t('water_tooltip', {name: props.name, kind: props.kind_label, target: props.target_class})
-          : t('water_tooltip_no_target', {name: props.name, kind: props.kind_label});
-        waterLayer.bindTooltip(window.PortalMaps.labelElement(text), {sticky: true});
-      }
-    }).addTo(map);
-  }).catch(function () { /* rivers are a help, not a requirement */ });
+  function loadWaters() {
+    return fetchJson(data.watersUrl).then(function (collection) {
+      L.geoJSON(collection, {
+        pane: 'waters',
+        style: function (feature) {
+          var isLine = /LineString$/.test(feature.geometry.type);
+          return isLine ? {color: '#1f78b4', weight: 3, opacity: 0.9}
+                        : {color: '#1f78b4', weight: 1, fillColor: '#a6cee3', fillOpacity: 0.8};
+        },
+        onEachFeature: function (feature, waterLayer) {
+          var props = feature.properties || {};
+          var text = props.target_class
+            ? t('water_tooltip', {name: props.name, kind: props.kind_label, target: props.target_class})
+            : t('water_tooltip_no_target', {name: props.name, kind: props.kind_label});
+          waterLayer.bindTooltip(window.PortalMaps.labelElement(text), {sticky: true});
+        }
+      }).addTo(map);
+    }).catch(function () { /* rivers are a help, not a requirement */ });
+  }
 
   // ── Outfalls: what the visible box holds, from /api/v1/map, asked again as the map moves ─────────
   // Below street zoom the server answers clusters (one per grid cell: a count, its statuses, overdue)
@@ -338,7 +348,7 @@
   function loadOutfalls() {
     mapElement.setAttribute('data-state', 'loading');
     statusLine.textContent = t('loading');
-    fetchView('outfalls', currentParams()).then(function (answer) {
+    return fetchView('outfalls', currentParams()).then(function (answer) {
       var features = answer.features || [];
       singles = features.filter(function (feature) { return feature.properties.kind === 'outfall'; });
       markersByCode = redraw(outfallsLayer, features, outfallMarker, function (feature) {
@@ -685,7 +695,8 @@
     return sectionIcons[state];
   }
 
-  if (data.sectionsUrl) {
+  function loadSections() {
+    if (!data.sectionsUrl) return;
     fetchJson(data.sectionsUrl).then(function (collection) {
       var shown = collection.features || [];
       sectionsLayer = L.layerGroup(shown.map(function (feature) {
@@ -711,9 +722,21 @@
                       sections: function () { return sectionsLayer; }};
 
   // The form holds the filter as the server read it (values it could not read are dropped), so the
-  // map shows what the page's counts count. The first view is the towns' (or the shared link's box).
-  townsRequest.then(function (towns) {
-    fitOnce(towns ? towns.getBounds() : null);
-    loadOutfalls();
-  });
+  // map shows what the page's counts count. The first view is the shared link's box or the towns'
+  // extent: the outfalls come first, and the towns, rivers and sections, which help to read the map,
+  // after them, so that on a slow line they do not share it with the markers. Without an extent
+  // (no town has a boundary yet) the towns' GeoJSON is asked for first, and the map fits what it has.
+  function loadGeography() {
+    loadWaters();
+    loadSections();
+    return loadTowns();
+  }
+  if (fitted) {
+    loadOutfalls().then(loadGeography);
+  } else {
+    loadGeography().then(function (towns) {
+      fitOnce(towns ? towns.getBounds() : null);
+      loadOutfalls();
+    });
+  }
 })();

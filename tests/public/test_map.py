@@ -200,6 +200,23 @@ def test_basemap_settings_from_the_environment(monkeypatch, tmp_path):
 # --- the page without JavaScript ------------------------------------------------------------------------------
 
 
+def test_the_first_view_is_the_towns_extent_given_with_the_page(app, client):
+    # Without a town boundary the map opens on the district seat and fits the towns once they come.
+    assert json.loads(page(client).by_id["map"]["data-bounds"]) is None
+
+    with app.app_context():
+        make_town("呼中镇", boundary=json.dumps({"type": "Polygon", "coordinates": [
+            [[123.1, 51.8], [123.9, 51.8], [123.9, 52.3], [123.1, 51.8]]]}))
+        make_town("碧水镇", boundary=json.dumps({"type": "MultiPolygon", "coordinates": [
+            [[[122.6, 51.5], [122.9, 51.5], [122.9, 51.7], [122.6, 51.5]]],
+            [[[124.0, 52.6], [124.2, 52.6], [124.2, 52.9], [124.0, 52.6]]]]}))
+        make_town("宏伟镇")  # no boundary: nothing to add
+        commit_and_forget()
+
+    # The box around every boundary, so the map asks for its outfalls without waiting for the towns.
+    assert json.loads(page(client).by_id["map"]["data-bounds"]) == [122.6, 51.5, 124.2, 52.9]
+
+
 def test_filter_form_is_labelled_and_every_field_has_a_label(client):
     make_town("呼源镇")
     make_water_body("碧水河")
