@@ -8,8 +8,13 @@ or an ETag keyed to the numbers is never served once a change has been committed
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+from flask import current_app
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -59,6 +64,50 @@ def pending(session: Session) -> set[str]:
     """The scopes the session's open transaction has changed so far (flushed, not yet committed):
     a cache keyed to ``numbers`` must not answer for them, the numbers rise only at the commit."""
     return set(session.info.get(_CHANGED, ()))
+
+
+def remembered(name: str, scopes: tuple[str, ...], key, compute: Callable[[], Any], *, limit: int = 64) -> Any:
+    """``compute()`` for ``key``, kept by this application (one worker) under ``name`` while the numbers
+    of ``scopes`` stay the same (``Remembered``)."""
+    store = current_app.extensions.get(name)
+    if store is None:
+        store = current_app.extensions.setdefault(name, Remembered(scopes, limit))
+    return store.get(key, compute)
+
+
+class Remembered:
+    """Values a worker computed from the data of some scopes, kept while the scopes' numbers stay the
+    same: a count of a million reports is computed once per change, not once per page. The newest
+    ``limit`` keys are kept. Thread-safe (a worker serves several threads). One per application, since
+    another application's database has numbers of its own.
+    """
+
+    def __init__(self, scopes: tuple[str, ...], limit: int):
+        self.scopes, self.limit = scopes, limit
+        self._kept: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, compute: Callable[[], Any]) -> Any:
+        """What ``compute()`` gave for ``key`` at the current numbers, computed now if it is not kept.
+
+        Within a transaction that has changed these scopes the value is computed and not kept: the
+        changes may yet be rolled back, and the numbers rise only at the commit.
+        """
+        uncommitted = bool(pending(db.session()) & set(self.scopes))
+        versions = numbers(self.scopes)
+        with self._lock:
+            found = None if uncommitted else self._kept.get(key)
+            if found is not None and found[0] == versions:
+                self._kept.move_to_end(key)
+                return found[1]
+        value = compute()
+        if not uncommitted:
+            with self._lock:
+                self._kept[key] = (versions, value)
+                self._kept.move_to_end(key)
+                while len(self._kept) > self.limit:
+                    self._kept.popitem(last=False)
+        return value
 
 
 @event.listens_for(Session, "after_flush")

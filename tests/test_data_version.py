@@ -4,7 +4,7 @@ from sqlalchemy import update
 from factories import make_outfall, make_report
 from portal import data_version
 from portal.extensions import db
-from portal.models import Outfall
+from portal.models import Outfall, Report
 from portal.notify.outbox import enqueue_email
 
 
@@ -57,3 +57,32 @@ def test_last_changed_is_the_time_of_the_latest_change(app):
     make_report()
     db.session.commit()
     assert data_version.last_changed() >= first
+
+
+def test_a_remembered_value_is_kept_until_its_scope_changes_and_never_for_an_uncommitted_change(app):
+    computed = []
+
+    def count():
+        computed.append(1)
+        return db.session.scalar(db.select(db.func.count()).select_from(Report))
+
+    def remembered():
+        return data_version.remembered("test.reports", (data_version.REPORTS,), "all", count)
+
+    make_outfall()
+    db.session.commit()
+    assert (remembered(), remembered()) == (0, 0) and len(computed) == 1  # counted once while nothing changes
+
+    make_outfall(code="HZ-OTHER")  # the registry changes, the reports do not: still kept
+    db.session.commit()
+    assert remembered() == 0 and len(computed) == 1
+
+    make_report()
+    db.session.flush()  # inside the transaction that adds it: counted, and not kept for anyone else
+    assert remembered() == 1 and len(computed) == 2
+    db.session.rollback()
+    assert remembered() == 0 and len(computed) == 2
+
+    make_report()
+    db.session.commit()  # committed: the next reader counts it
+    assert (remembered(), remembered()) == (1, 1) and len(computed) == 3

@@ -12,7 +12,6 @@ from wtforms import (
     IntegerField,
     MultipleFileField,
     SelectChoice,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -20,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from portal import contact, departments, i18n, workflow
-from portal.admin.forms import no_control_characters
+from portal.admin.forms import SelectField, no_control_characters
 from portal.extensions import db
 from portal.models import Account, Town, WaterBody
 from portal.registry import vocabulary as vocab
@@ -38,12 +37,15 @@ def _label(pair) -> str:
     return pair[1] if i18n.is_english() else pair[0]
 
 
+# Ids and names only: a town's or river's whole row carries its geometry, hundreds of them per page.
 def town_choices(blank=_l("（不限）")):
-    return _c([("", str(blank))] + [(str(t.id), t.name) for t in db.session.scalars(db.select(Town).order_by(Town.id))])
+    return _c([("", str(blank))] + [(str(t.id), t.name) for t in db.session.execute(
+        db.select(Town.id, Town.name).order_by(Town.id))])
 
 
 def water_choices(blank=_l("（不限）")):
-    return _c([("", str(blank))] + [(str(w.id), w.name) for w in db.session.scalars(db.select(WaterBody).order_by(WaterBody.name))])
+    return _c([("", str(blank))] + [(str(w.id), w.name) for w in db.session.execute(
+        db.select(WaterBody.id, WaterBody.name).order_by(WaterBody.name))])
 
 
 def department_choices(blank=_l("（不限）")):

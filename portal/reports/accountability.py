@@ -25,7 +25,6 @@ reports, and run on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import statistics
-import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -354,16 +353,14 @@ _COUNTED = ("received", "accepted", "accepted_in_time", "accepted_late", "answer
             "answered_late", "overdue", "rated")
 
 
-def figures(period: Period, today: date, department_name: Callable[[Department], str] = _chinese_name,
-            *, max_stale: int = 0) -> Accountability:
+def figures(period: Period, today: date, department_name: Callable[[Department], str] = _chinese_name) -> Accountability:
     """Count complaints per town and per department for ``period``, overdue as of ``today``.
 
     Departments are named (and sorted) by ``department_name``: the view passes ``departments.display``,
-    the visitor's language. The counts are kept (``_counted``) while no report changes, and for up to
-    ``max_stale`` seconds after one does.
+    the visitor's language. The counts are kept (``_counted``) while no report changes.
     """
     minimum = current_app.config["ACCOUNTABILITY_MIN_REPORTS"]
-    by_town, by_department, total, medians, choices = _counted(period, today, max_stale)
+    by_town, by_department, total, medians, choices = _counted(period, today)
 
     def row(kind, name, counts, median, report_filter):
         numbers = Figures(**counts, median_working_days=median)
@@ -388,29 +385,19 @@ def figures(period: Period, today: date, department_name: Callable[[Department],
     )
 
 
-_CACHE = "portal.accountability"
+_FIGURES = "portal.accountability"
 
 
-def _counted(period: Period, today: date, max_stale: int) -> tuple:
+def _counted(period: Period, today: date) -> tuple:
     """The grouped counts, medians and period choices of ``period`` on ``today``, counted again only
-    when the reports have changed (``portal.data_version``) and the last count is older than
-    ``max_stale`` seconds: at a million reports a count takes seconds, so /progress must not
-    recount on every view. Kept per application (worker), a few periods at most."""
-    kept = current_app.extensions.setdefault(_CACHE, {})
-    key = (period.key, period.start, period.end, today)
-    versions = data_version.numbers((data_version.REPORTS,))
-    uncommitted = data_version.REPORTS in data_version.pending(db.session())
-    found = None if uncommitted else kept.get(key)
-    if found is not None and (found[0] == versions or _time.monotonic() - found[1] < max_stale):
-        return found[2]
-    by_town, by_department, total = _grouped(period, today)
-    counted = (by_town, by_department, total.get(None, {}), _median_working_days(period), periods(today))
-    if uncommitted:  # counted with changes that may yet be rolled back: not for anyone else
-        return counted
-    if len(kept) >= 16:  # yesterday's and odd periods: start afresh rather than grow
-        kept.clear()
-    kept[key] = (versions, _time.monotonic(), counted)
-    return counted
+    when the reports have changed (``data_version.remembered``): at a million reports a count takes
+    seconds, so /progress must not recount on every view. A few periods are kept per worker."""
+    def count() -> tuple:
+        by_town, by_department, total = _grouped(period, today)
+        return by_town, by_department, total.get(None, {}), _median_working_days(period), periods(today)
+
+    return data_version.remembered(_FIGURES, (data_version.REPORTS,), (period.key, period.start, period.end, today),
+                                   count, limit=16)
 
 
 def _grouped(period: Period, today: date) -> tuple[dict, dict, dict]:

@@ -10,7 +10,7 @@ from flask import current_app, g, has_request_context
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from portal import access, calendar
+from portal import access, calendar, data_version
 from portal.extensions import db
 from portal.models import Account, Report
 from portal.registry.vocabulary import OPEN_REPORT_STATUSES
@@ -110,24 +110,28 @@ def _escape_like(text: str) -> str:
 
 def queue_condition(account: Account, queue: str, today: date | None = None):
     """The SQL condition of one of the QUEUES for this account, inside what it may see."""
+    if queue not in QUEUES:
+        raise KeyError(queue)
     today = today or calendar.today()
-    soon = calendar.add_working_days(today, current_app.config["REPORT_DUE_SOON_WORKING_DAYS"])
     accept_pending = Report.status == "submitted"
     handling = Report.status.in_(BEING_HANDLED)
-    conditions = {
-        "new": accept_pending,
-        "mine": and_(Report.assignee_id == account.id, Report.status.in_(OPEN_REPORT_STATUSES)),
-        "due_soon": or_(and_(accept_pending, Report.accept_due >= today, Report.accept_due <= soon),
-                        and_(handling, Report.finish_due >= today, Report.finish_due <= soon)),
-        "overdue": or_(and_(accept_pending, Report.accept_due < today), and_(handling, Report.finish_due < today)),
-        "open": Report.status.in_(OPEN_REPORT_STATUSES),
-        # Answered (or confirmed by the reporter): the supervisors close them.
-        "answered": Report.status.in_(("resolved", "confirmed")),
-        "all": None,
-    }
-    if queue not in conditions:
-        raise KeyError(queue)
-    condition = conditions[queue]
+    if queue == "new":
+        condition = accept_pending
+    elif queue == "mine":
+        condition = and_(Report.assignee_id == account.id, Report.status.in_(OPEN_REPORT_STATUSES))
+    elif queue == "due_soon":
+        # Only this queue needs the working-day calendar (a query): the others do not ask for it.
+        soon = calendar.add_working_days(today, current_app.config["REPORT_DUE_SOON_WORKING_DAYS"])
+        condition = or_(and_(accept_pending, Report.accept_due >= today, Report.accept_due <= soon),
+                        and_(handling, Report.finish_due >= today, Report.finish_due <= soon))
+    elif queue == "overdue":
+        condition = or_(and_(accept_pending, Report.accept_due < today), and_(handling, Report.finish_due < today))
+    elif queue == "open":
+        condition = Report.status.in_(OPEN_REPORT_STATUSES)
+    elif queue == "answered":  # answered (or confirmed by the reporter): the supervisors close them
+        condition = Report.status.in_(("resolved", "confirmed"))
+    else:  # all
+        condition = None
     visible = access.visible_reports(account)
     return visible if condition is None else and_(visible, condition)
 
@@ -148,19 +152,30 @@ def queue_page(account: Account, queue: str, filters: QueueFilter | None = None,
 def queue_counts(account: Account, today: date | None = None) -> dict[str, BoundedCount]:
     """How many reports each queue holds for this account (the numbers in the navigation), each
     counted up to ``QUEUE_COUNT_BOUND`` ("1,000+"), in one statement of one bounded count per queue
-    (each an index range, not a pass over every report), remembered for the rest of the request
-    (the navigation and the queue tabs both ask)."""
+    (each an index range, not a pass over every report). Every page of the back office shows them:
+    they are counted again only when reports have changed (``data_version.remembered``, keyed to
+    what the account may see), and once per request at most (the navigation and the tabs both ask)."""
     today = today or calendar.today()
     memo = g.setdefault("report_queue_counts", {}) if has_request_context() else {}
     key = (account.id, today)
     if key not in memo:
-        names = [queue for queue in QUEUES if queue != "all"]
-        counts = [select(func.count()).select_from(limited(select(Report).where(queue_condition(account, queue, today)),
-                                                           QUEUE_COUNT_BOUND + 1)).scalar_subquery()
-                  for queue in names]
-        row = db.session.execute(select(*counts)).one()
-        memo[key] = {name: BoundedCount(int(value), QUEUE_COUNT_BOUND) for name, value in zip(names, row)}
+        scope = (account.id, account.active, account.role, account.town_id, account.department_code,
+                 account.water_body_id, account.chief_id, today)
+        memo[key] = data_version.remembered(_QUEUE_COUNTS, (data_version.REPORTS,), scope,
+                                            lambda: _count_queues(account, today), limit=1024)
     return memo[key]
+
+
+_QUEUE_COUNTS = "portal.queue_counts"
+
+
+def _count_queues(account: Account, today: date) -> dict[str, BoundedCount]:
+    names = [queue for queue in QUEUES if queue != "all"]
+    counts = [select(func.count()).select_from(limited(select(Report).where(queue_condition(account, queue, today)),
+                                                       QUEUE_COUNT_BOUND + 1)).scalar_subquery()
+              for queue in names]
+    row = db.session.execute(select(*counts)).one()
+    return {name: BoundedCount(int(value), QUEUE_COUNT_BOUND) for name, value in zip(names, row)}
 
 
 def matching(account: Account, filters: QueueFilter | None = None):
