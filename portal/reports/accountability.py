@@ -24,7 +24,6 @@ reports, and run on SQLite and PostgreSQL alike.
 """
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -394,7 +393,7 @@ def _counted(period: Period, today: date) -> tuple:
     seconds, so /progress must not recount on every view. A few periods are kept per worker."""
     def count() -> tuple:
         by_town, by_department, total = _grouped(period, today)
-        return by_town, by_department, total.get(None, {}), _median_working_days(period), periods(today)
+        return by_town, by_department, total.get(None, {}), _median_working_days(period, today), periods(today)
 
     return data_version.remembered(_FIGURES, (data_version.REPORTS,), (period.key, period.start, period.end, today),
                                    count, limit=16)
@@ -423,30 +422,64 @@ def _grouped(period: Period, today: date) -> tuple[dict, dict, dict]:
                  for kind in ("town", "department", "total"))
 
 
-def _median_working_days(period: Period) -> dict[str, dict]:
+def _median_working_days(period: Period, today: date) -> dict[str, dict]:
     """Median working days from receipt to answer, per town, per department and in all (key None).
 
     One query counts the answered reports per town, department and pair of district dates (receipt,
     answer); the working days between two dates are differences of ``calendar.working_day_numbers``
-    over the whole span (one query of the calendar, however many reports).
+    over the span (one query of the calendar, however many reports). The rows are read as a stream
+    and folded into how many reports took each number of days: at a million reports there are
+    hundreds of thousands of rows, which a worker would otherwise hold (and keep the memory of).
     """
     created_on, answered_on = _local_date(Report.created_at), _local_date(Report.answered_at)
-    rows = db.session.execute(
+    # Through the connection, not the ORM (which fetches every row first): the rows are then made one
+    # by one from the driver's cursor, on PostgreSQL from its client-side result (no server-side
+    # cursor, whose plan PostgreSQL tunes for the first rows: twice as slow here).
+    rows = db.session.connection().execute(
         select(Report.town_id, Report.department_code, created_on, answered_on, func.count())
         .where(_received(period), Report.accepted_at.is_not(None), Report.answered_at.is_not(None))
         .group_by(Report.town_id, Report.department_code, created_on, answered_on)
-    ).all()
+    )
+    numbers = _DayNumbers(period.start, max(today, period.end))
     groups: dict[str, dict] = {"town": {}, "department": {}, "total": {}}
-    if not rows:
-        return groups
-    spans = [(_as_date(start), _as_date(end)) for _town, _department, start, end, _count in rows]
-    first = min(start for start, _end in spans)
-    numbers = calendar.working_day_numbers(first, max(max(end for _start, end in spans), first))
-    for (town_id, department_code, _start, _end, count), (start, end) in zip(rows, spans):
+    for town_id, department_code, start, end, count in rows:
+        start, end = _as_date(start), _as_date(end)
         days = numbers[end] - numbers[start] if end > start else 0
         for kind, key in (("town", town_id), ("department", department_code), ("total", None)):
-            groups[kind].setdefault(key, []).extend([days] * count)
-    return {kind: {key: statistics.median(days) for key, days in found.items()} for kind, found in groups.items()}
+            found = groups[kind].setdefault(key, {})
+            found[days] = found.get(days, 0) + count
+    return {kind: {key: _median(counts) for key, counts in found.items()} for kind, found in groups.items()}
+
+
+class _DayNumbers:
+    """``calendar.working_day_numbers`` over a span, widened (and counted again) for a day outside it."""
+
+    def __init__(self, first: date, last: date):
+        self.first, self.last = first, last
+        self.numbers = calendar.working_day_numbers(first, last)
+
+    def __getitem__(self, day: date) -> int:
+        if not self.first <= day <= self.last:  # answered after today by the clock, say
+            self.__init__(min(self.first, day), max(self.last, day))
+        return self.numbers[day]
+
+
+def _median(counts: dict[int, int]) -> float:
+    """The median of values given as {value: how many times}, as ``statistics.median`` gives it."""
+    ordered = sorted(counts.items())
+    total = sum(counts.values())
+
+    def at(position: int) -> int:
+        seen = 0
+        for value, times in ordered:
+            seen += times
+            if position < seen:
+                return value
+        raise IndexError(position)
+
+    if total % 2:
+        return at(total // 2)
+    return (at(total // 2 - 1) + at(total // 2)) / 2
 
 
 def _as_date(value) -> date:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import statistics
 from datetime import date, datetime, timedelta, timezone
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
@@ -467,3 +468,10 @@ def test_complaint_figures_in_english(client, handled):
 
     listed = text_of(client.get("/reports?town=district&measure=overdue&period=12m&lang=en"))
     assert "Overdue now" in listed and "Remove" in listed
+
+
+@pytest.mark.parametrize("counts", [{3: 1}, {1: 1, 4: 1}, {0: 5, 2: 1, 9: 3}, {7: 2, 1: 2}, {2: 4, 5: 4, 6: 1}])
+def test_a_median_counted_from_how_many_reports_took_each_number_of_days_is_the_plain_median(counts):
+    # The medians are folded from (days, how many) rows: the same figure as over one value per report.
+    plain = statistics.median(days for days, times in counts.items() for _ in range(times))
+    assert accountability._median(counts) == plain
