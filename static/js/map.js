@@ -82,7 +82,7 @@
   if (initialParams.get('bbox')) {
     var box = initialParams.get('bbox').split(',').map(Number);
     if (box.length === 4 && box.every(isFinite)) {
-      map.fitBounds([[box[1], box[0]], [box[3], box[2]]]);
+      map.fitBounds([[box[1], box[0]], [box[3], box[2]]], {animate: false});
       fitted = true;
     }
   }
@@ -95,7 +95,8 @@
 
   function fitOnce(bounds) {
     if (!fitted && bounds && bounds.isValid()) {
-      map.fitBounds(bounds, {padding: [16, 16], maxZoom: 13});
+      // Not animated: an animated zoom ends in a move, which would drop the outfalls asked for meanwhile.
+      map.fitBounds(bounds, {padding: [16, 16], maxZoom: 13, animate: false});
       fitted = true;
     }
   }
