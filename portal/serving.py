@@ -76,7 +76,15 @@ def options(bind: str, workers: int, threads: int) -> dict:
         # No preload: each worker builds its own app after the fork, so no database connection or
         # lock is ever shared between processes.
         "preload_app": False,
+        "post_fork": _worker_started,
     }
+
+
+def _worker_started(_server, _worker) -> None:
+    """Each worker's threads share few malloc arenas (``portal.memory``): its memory stays near what it holds."""
+    from portal import memory
+
+    memory.limit_arenas()
 
 
 class PortalServer(BaseApplication):

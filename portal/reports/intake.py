@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit, calendar
+from portal import audit, calendar, memory
 from portal.extensions import db
 from portal.models import Account, Department, MeToo, Outfall, Report, ReportPhoto, ReportUpdate, Town
 from portal.models.types import utcnow
@@ -131,10 +131,13 @@ def _cleaned_side_by_side(uploads: list[Upload], *, max_bytes: int, zone: str) -
         except PhotoRejected as rejected:
             return rejected
 
-    if len(uploads) < 2:
-        return [clean(upload) for upload in uploads]
-    with ThreadPoolExecutor(max_workers=min(len(uploads), PHOTO_THREADS)) as pool:
-        return list(pool.map(clean, uploads))
+    try:
+        if len(uploads) < 2:
+            return [clean(upload) for upload in uploads]
+        with ThreadPoolExecutor(max_workers=min(len(uploads), PHOTO_THREADS)) as pool:
+            return list(pool.map(clean, uploads))
+    finally:
+        memory.release_freed_memory()  # the decoded pixels' tens of megabytes, back to the system
 
 
 def _photo_problem(number: int, upload: Upload, rejected: PhotoRejected) -> str:
