@@ -455,12 +455,13 @@ class _DayNumbers:
     """``calendar.working_day_numbers`` over a span, widened (and counted again) for a day outside it."""
 
     def __init__(self, first: date, last: date):
-        self.first, self.last = first, last
         self.numbers = calendar.working_day_numbers(first, last)
+        self.first, self.last = first, last
 
     def __getitem__(self, day: date) -> int:
-        if not self.first <= day <= self.last:  # answered after today by the clock, say
-            self.__init__(min(self.first, day), max(self.last, day))
+        if day not in self.numbers:  # answered after today by the clock, say
+            self.first, self.last = min(self.first, day), max(self.last, day)
+            self.numbers = calendar.working_day_numbers(self.first, self.last)
         return self.numbers[day]
 
 
